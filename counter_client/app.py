@@ -1,0 +1,348 @@
+"""The composition root of the window: builds every Qt object in order on top of the Qt-free
+``Context``, wires them, and owns shutdown. Nothing here is global: ``run_gui`` makes one
+``Gui`` and hands each object what it needs.
+
+Order: Context (settings, stores, services, connection, training platform) -> QApplication ->
+look (font, Fusion, palette, style sheet) -> task runner -> connection monitor and catalogue
+refresher -> status bar and pages -> main window. ``Gui.start`` then starts the clock, the
+training platform (training mode, on the runner), the probe and the automatic refreshes.
+Shutdown stops the timers, cancels and waits for the pool, and closes the context (which stops
+the training platform).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontInfo, QPalette
+from PySide6.QtWidgets import QApplication
+
+from counter_client import __version__
+from counter_client.background.catalogue_refresh import CatalogueRefresher
+from counter_client.background.connection_monitor import ConnectionMonitor
+from counter_client.background.tasks import TaskRunner
+from counter_client.context import Context, build_context
+from counter_client.errors import UserError
+from counter_client.paths import font_path, resource
+from counter_client.services.connection import State, Status
+from counter_client.ui.catalogue.page import CataloguePage
+from counter_client.ui.dialogs import ErrorPresenter
+from counter_client.ui.main_window import MainWindow
+from counter_client.ui.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
+
+FONT_FAMILY = "WenQuanYi Micro Hei"
+BODY_PX = 14
+LARGE_BODY_PX = 18
+STYLE_SHEET = ("styles", "app.qss")
+DEFAULT_WINDOW_SIZE = (1366, 768)
+SELF_TEST_TIMEOUT_S = 120.0
+STATUS_MESSAGE_MS = 8000
+SIGNAL_POLL_MS = 500
+
+ACCENT = "#1f4e8c"
+TEXT = "#1f2933"
+
+
+# -- look ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Look:
+    """What ``apply_look`` achieved (the self-test checks it)."""
+
+    font_loaded: bool  # the shipped font file was registered
+    font_family: str  # the family the app font resolved to
+    body_px: int
+    style: str  # the Qt style under the style sheet
+    style_sheet_loaded: bool
+
+
+def load_font() -> bool:
+    """Register the shipped WenQuanYi Micro Hei so Chinese renders the same on every machine."""
+    try:
+        path = font_path()
+    except FileNotFoundError as exc:
+        log.error("shipped font missing: %s", exc)
+        return False
+    font_id = QFontDatabase.addApplicationFont(str(path))
+    if font_id < 0:
+        log.error("could not load font %s", path)
+        return False
+    families = QFontDatabase.applicationFontFamilies(font_id)
+    if FONT_FAMILY not in families:
+        log.error("font %s has families %s, not %s", path, families, FONT_FAMILY)
+        return False
+    return True
+
+
+def style_sheet(body_px: int) -> str:
+    """The style sheet with its pixel-size tokens filled in ('' when the file is missing)."""
+    try:
+        text = resource(*STYLE_SHEET).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError) as exc:
+        log.error("style sheet unavailable: %s", exc)
+        return ""
+    sizes = {"@BODY@": body_px, "@SMALL@": body_px - 2, "@LARGE@": body_px + 2, "@TITLE@": body_px + 4}
+    for token, value in sizes.items():
+        text = text.replace(token, str(value))
+    return text
+
+
+def _palette() -> QPalette:
+    palette = QPalette()
+    white, text = QColor("#ffffff"), QColor(TEXT)
+    for role, colour in ((QPalette.ColorRole.Window, white), (QPalette.ColorRole.Base, white),
+                         (QPalette.ColorRole.AlternateBase, QColor("#f7f9fc")),
+                         (QPalette.ColorRole.Button, QColor("#f7f9fc")),
+                         (QPalette.ColorRole.WindowText, text), (QPalette.ColorRole.Text, text),
+                         (QPalette.ColorRole.ButtonText, text),
+                         (QPalette.ColorRole.PlaceholderText, QColor("#8a96a3")),
+                         (QPalette.ColorRole.Highlight, QColor(ACCENT)),
+                         (QPalette.ColorRole.HighlightedText, white),
+                         (QPalette.ColorRole.ToolTipBase, QColor("#fffef5")),
+                         (QPalette.ColorRole.ToolTipText, text),
+                         (QPalette.ColorRole.Link, QColor(ACCENT))):
+        palette.setColor(role, colour)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#9aa5b1"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#9aa5b1"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#9aa5b1"))
+    return palette
+
+
+def apply_look(qapp: QApplication, large_font: bool = False) -> Look:
+    """Font (shipped WenQuanYi, 14 px or 18 px), Fusion, a light palette and the style sheet."""
+    loaded = load_font()
+    body_px = LARGE_BODY_PX if large_font else BODY_PX
+    qapp.setStyleSheet("")  # so that style() is the style itself, not the style-sheet wrapper
+    qapp.setStyle("Fusion")
+    style = qapp.style().name()
+    qapp.setPalette(_palette())
+    font = QFont(FONT_FAMILY)
+    font.setPixelSize(body_px)
+    qapp.setFont(font)
+    sheet = style_sheet(body_px)
+    qapp.setStyleSheet(sheet)
+    family = QFontInfo(qapp.font()).family()
+    log.info("look: font %s (%s px, shipped file %s), style sheet %s", family, body_px,
+             "loaded" if loaded else "NOT loaded", "loaded" if sheet else "MISSING")
+    return Look(loaded, family, body_px, style, bool(sheet))
+
+
+# -- the catalogue as the GUI reads it --------------------------------------------------------------
+class Gui:
+    """Every Qt object of one run, built in order and wired; ``shutdown`` undoes ``start``."""
+
+    def __init__(self, context: Context, qapp: QApplication, runner: TaskRunner | None = None):
+        self.context = context
+        self.qapp = qapp
+        settings = context.settings
+        hall = settings.hall()
+        self.look = apply_look(qapp, bool(settings.get("ui.large_font")))
+        self.runner = runner or TaskRunner()
+        self.monitor = ConnectionMonitor(self.runner, context.connection,
+                                         settings.get("network.probe_interval"))
+        self.refresher = CatalogueRefresher(self.runner, context.catalogue, context.connection)
+        self.errors = ErrorPresenter()
+        self.runner.user_error_did_occur.connect(self.errors.show_user_error)
+        self.runner.bug_did_occur.connect(self.errors.show_bug)
+
+        self.status_bar = StatusBar(self.runner)
+        self.catalogue_page = CataloguePage(
+            self.runner, context.catalogue, self.refresher,
+            hall_region=hall["hall.region_code"] or None)
+        self.window = MainWindow({"catalogue": self.catalogue_page}, hall, context.training,
+                                 self.status_bar)
+        self.window.resize(*DEFAULT_WINDOW_SIZE)
+        self.errors.set_window(self.window)
+
+        self.monitor.connection_did_change.connect(self.status_bar.show_connection)
+        self.monitor.connection_did_change.connect(self._connection_changed)
+        self.refresher.info_did_change.connect(self._catalogue_info_changed)
+        self.refresher.refresh_did_fail.connect(
+            lambda message: self.status_bar.show_catalogue(self.refresher.info, message))
+        self.refresher.catalogue_did_refresh.connect(self._catalogue_refreshed)
+        self.status_bar.catalogue_item.was_clicked.connect(lambda: self.window.show_page("catalogue"))
+        self.status_bar.connection_item.was_clicked.connect(self._connection_clicked)
+
+        self._auto_refresh = QTimer()
+        minutes = settings.get("catalogue.auto_refresh_minutes")
+        self._auto_refresh.setInterval(max(1, minutes) * 60_000)
+        self._auto_refresh.timeout.connect(self._periodic_refresh)
+        self._auto_refresh_enabled = minutes > 0
+        self._empty_refresh_tried = False
+        self._started = False
+        self._closed = False
+
+        self.monitor.publish()
+        self.refresher.load_info()
+
+    # -- start and stop ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the clock, the training platform (training mode), probing and auto-refresh."""
+        if self._started:
+            return
+        self._started = True
+        self.status_bar.start_clock()
+        if self.context.training:
+            (self.runner.op(lambda job: self.context.start_training_platform())
+             .with_progress(self.tr("正在启动培训平台…"), cancellable=False)
+             .on_success(self._platform_started)
+             .on_failure(self._platform_failed)
+             .run())
+        else:
+            self.monitor.probe_now()
+        self.monitor.start()
+        if self._auto_refresh_enabled:
+            self._auto_refresh.start()
+
+    def shutdown(self) -> None:
+        """Stop timers, cancel and wait for running jobs, close the context. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        log.info("shutting down the window")
+        self._auto_refresh.stop()
+        self.monitor.stop()
+        self.status_bar.stop_clock()
+        self.errors.close_all()
+        self.runner.shutdown()
+        self.context.close()
+
+    @staticmethod
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("Gui", text)
+
+    # -- reactions ---------------------------------------------------------------------------
+    def _platform_started(self, url: str | None) -> None:
+        log.info("training platform ready at %s", url)
+        self.monitor.publish()
+        self.monitor.probe_now()
+
+    def _platform_failed(self, exc: BaseException) -> None:
+        self.monitor.publish()
+        if isinstance(exc, UserError):
+            self.errors.show_user_error(exc.message)
+        else:
+            self.errors.show_bug(self.tr("培训平台启动时出错，已记录到日志。"),
+                                 "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+    def _connection_changed(self, status: Status) -> None:
+        self._maybe_fill_empty_catalogue()
+
+    def _catalogue_info_changed(self, info) -> None:
+        self.status_bar.show_catalogue(info, self.refresher.last_error)
+        self._maybe_fill_empty_catalogue()
+
+    def _maybe_fill_empty_catalogue(self) -> None:
+        """An empty catalogue is refreshed once, as soon as the platform answers."""
+        info = self.refresher.info
+        if (self._started and not self._empty_refresh_tried and info is not None and info.guide_count == 0
+                and self.monitor.status.state == State.ONLINE and not self.refresher.running):
+            self._empty_refresh_tried = True
+            log.info("catalogue empty and platform online: refreshing")
+            self.refresher.refresh(quiet=True)
+
+    def _periodic_refresh(self) -> None:
+        if self.monitor.status.state == State.ONLINE and not self.refresher.running:
+            self.refresher.refresh(quiet=True)
+
+    def _catalogue_refreshed(self, result) -> None:
+        if result.mode == "unchanged":
+            text = self.tr("目录已是最新（版本 %1，共 %2 项）").replace("%1", str(result.version))
+        else:
+            text = self.tr("目录已更新到版本 %1：更新 %3 项，删除 %4 项，共 %2 项").replace(
+                "%1", str(result.version)).replace("%3", str(result.changed)).replace("%4", str(result.removed))
+        self.status_bar.showMessage(text.replace("%2", str(result.guide_count)), STATUS_MESSAGE_MS)
+
+    def _connection_clicked(self) -> None:
+        if not self.window.show_page("settings"):
+            self.monitor.probe_now()
+
+
+# -- entry point -----------------------------------------------------------------------------------
+def _prefer_offscreen() -> None:
+    """The self-test draws offscreen unless a platform plugin was chosen explicitly."""
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _install_excepthook(gui: Gui) -> None:
+    """An exception escaping a Qt slot is a bug: log it and tell the clerk, keep running."""
+
+    def hook(kind, value, tb):
+        details = "".join(traceback.format_exception(kind, value, tb))
+        log.error("uncaught exception:\n%s", details)
+        if issubclass(kind, UserError):
+            gui.errors.show_user_error(value.message)
+        elif not issubclass(kind, KeyboardInterrupt):
+            gui.errors.show_bug(Gui.tr("界面出错，已记录到日志。"), details)
+
+    sys.excepthook = hook
+
+
+def _quit_on_signals(qapp: QApplication) -> QTimer:
+    """SIGINT/SIGTERM end the window through the normal shutdown (the training platform is
+    stopped, jobs are cancelled). Python handles signals only when it runs, hence the timer."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, lambda *_: qapp.quit())
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+    wake = QTimer()
+    wake.setInterval(SIGNAL_POLL_MS)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    return wake
+
+
+def run_gui(data_dir: str | Path | None = None, platform_url: str | None = None, self_test: bool = False,
+            screenshots: str | Path | None = None) -> int:
+    """Run the window until it is closed (or, with ``self_test``, until the self-test ends)."""
+    if self_test:
+        _prefer_offscreen()
+    try:
+        context = build_context(data_dir, platform_url)
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    gui: Gui | None = None
+    try:
+        qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        qapp.setApplicationName("counter-client")
+        qapp.setApplicationDisplayName(QCoreApplication.translate("Gui", "跨省通办窗口"))
+        qapp.setApplicationVersion(__version__)
+        gui = Gui(context, qapp)
+        qapp.aboutToQuit.connect(gui.shutdown)
+        signal_wake = _quit_on_signals(qapp)  # noqa: F841 - kept alive for the run
+        previous_hook = sys.excepthook
+        _install_excepthook(gui)
+        try:
+            if self_test:
+                from counter_client.ui.self_test import SelfTest
+
+                test = SelfTest(gui.window, gui.catalogue_page, gui.refresher, gui.monitor, gui.errors,
+                                training=context.training, look=gui.look, expected_family=FONT_FAMILY,
+                                screenshots=Path(screenshots) if screenshots else None,
+                                timeout_s=SELF_TEST_TIMEOUT_S)
+                gui.window.show()
+                gui.start()
+                test.start()
+                qapp.exec()
+                return test.exit_code
+            gui.window.show()
+            gui.start()
+            return qapp.exec()
+        finally:
+            sys.excepthook = previous_hook
+    finally:
+        if gui is not None:
+            gui.shutdown()
+        else:
+            context.close()

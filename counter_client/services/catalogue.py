@@ -1,0 +1,251 @@
+"""Catalogue use cases: search, guide look-up, and refresh from the platform.
+
+Refresh downloads only what differs: a delta since the local version when the platform can give
+one, otherwise the manifest compared hash by hash with the local catalogue (a first sync is the
+case where nothing is local; a switch to another platform compares by hash too, so only what
+differs is downloaded). Departments, agreements and regions are fetched with their ETags.
+Guides arrive in batches, each validated and written inside one transaction that commits only
+at the end (``offline_cache.catalogue``), so a failure at any point leaves the old catalogue in
+use. The next batch downloads while the current one is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+from counter_client.domain.catalogue import Department, Guide
+from counter_client.domain.search import SearchFilters, SearchHit
+from counter_client.errors import Cancelled, InvalidCatalogue, PlatformError
+from counter_client.platform_api.client import DeltaUnavailable, Fetched, PlatformClient
+from counter_client.platform_api.wire import ManifestEntry
+from offline_cache.catalogue import CatalogueInfo, CatalogueStore, CatalogueUpdate, PreparedBatch, prepare_batch
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+IsCancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    mode: str  # full | delta | unchanged
+    version: int
+    changed: int
+    removed: int
+    guide_count: int
+    bytes_received: int
+    requests: int
+    seconds: float
+
+    def as_json(self) -> dict:
+        return self.__dict__.copy()
+
+    def summary(self) -> str:
+        if self.mode == "unchanged":
+            return f"目录已是最新（版本 {self.version}，共 {self.guide_count} 项）。"
+        return (f"目录已更新到版本 {self.version}：更新 {self.changed} 项，删除 {self.removed} 项，"
+                f"共 {self.guide_count} 项。")
+
+
+class CatalogueService:
+    """Search and refresh of the offline catalogue."""
+
+    def __init__(self, store: CatalogueStore, hall_region: str | None = None, batch_size: int = 500):
+        self.store = store
+        self.hall_region = hall_region or None
+        self.batch_size = batch_size
+
+    # -- reading -------------------------------------------------------------------------------
+    def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 50) -> list[SearchHit]:
+        return self.store.search(query, filters, limit, hall_region=self.hall_region)
+
+    def guide(self, code: str) -> Guide | None:
+        return self.store.guide(code.strip())
+
+    def info(self) -> CatalogueInfo:
+        return self.store.info()
+
+    def department(self, code: str) -> Department | None:
+        return self.store.department(code)
+
+    def region_full_name(self, code: str) -> str:
+        """``440305`` -> ``广东省深圳市南山区`` (the code itself when unknown)."""
+        return self.store.region_full_name(code)
+
+    def region_name(self, code: str) -> str:
+        """The region's own name (``南山区``), ``""`` when unknown."""
+        region = self.store.region(code)
+        return region.name if region else ""
+
+    def departments_in_use(self) -> list[tuple[str, str, int]]:
+        """(code, name, guide count) of the departments that implement guides: the filter's choices."""
+        return self.store.departments_in_use()
+
+    def regions_in_use(self) -> list[str]:
+        """The distinct 办理地 codes of the guides: the region filter's choices."""
+        return self.store.regions_in_use()
+
+    def collectable(self, guide: Guide, hall_region: str | None = None) -> list[str]:
+        """Why this hall may collect for the guide: ``["全国跨省通办清单"]``, agreement names, or []."""
+        hall = hall_region or self.hall_region
+        reasons = ["全国跨省通办清单"] if guide.national_list else []
+        if hall:
+            reasons += self.store.agreements_covering(hall, guide.handling_region, guide.basic_code)
+        return reasons
+
+    # -- refresh -------------------------------------------------------------------------------
+    def refresh(self, client: PlatformClient, progress: Progress | None = None,
+                cancelled: IsCancelled | None = None) -> RefreshResult:
+        """Bring the local catalogue up to the platform's; blocking (run it off the GUI thread)."""
+        progress = progress or (lambda done, total, label: None)
+        cancelled = cancelled or (lambda: False)
+        started = time.monotonic()
+        req0, bytes0 = client.requests_made, client.bytes_received
+        store = self.store
+        same_platform = store.meta("platform") == client.base_url
+        local_version = store.version() if same_platform else None
+
+        progress(0, 0, "正在检查目录更新…")
+        mode, version, to_fetch, removed, catalogue_id = self._plan(client, local_version)
+        meta: dict[str, str | int | None] = {"refreshed_at": _now(), "platform": client.base_url,
+                                             "catalogue_id": catalogue_id}
+        total = len(to_fetch)
+        with store.update() as update:
+            changed_reference = self._update_reference_data(client, update, meta, force=not same_platform)
+            if mode == "unchanged" and not changed_reference:
+                summary = None  # leaving without finish(): nothing written
+            else:
+                if cancelled():
+                    raise Cancelled()
+                departments = update.department_names()
+                done = 0
+                for batch in self._download(client, to_fetch, departments, cancelled):
+                    update.put(batch)
+                    done += len(batch.codes)
+                    progress(done, total, f"正在下载事项指南 {done}/{total}")
+                if cancelled():
+                    raise Cancelled()
+                update.remove(removed)
+                progress(total, total, "正在启用新目录…")
+                summary = update.finish(version, meta)
+        if summary is None:
+            store.set_meta(refreshed_at=meta["refreshed_at"])
+            return self._result("unchanged", version, 0, 0, client, req0, bytes0, started,
+                                store.info().guide_count)
+        log.info("catalogue %s refresh to version %s: %s changed, %s removed, %s guides",
+                 mode, version, summary.changed, summary.removed, summary.guide_count)
+        return self._result("delta" if mode == "unchanged" else mode, version, summary.changed,
+                            summary.removed, client, req0, bytes0, started, summary.guide_count)
+
+    def _plan(self, client: PlatformClient, local_version: int | None
+              ) -> tuple[str, int, list[tuple[str, str]], list[str], str]:
+        """(mode, target version, [(code, hash) to download], [codes to remove], catalogue id).
+
+        A delta is used only when the platform's catalogue is the one our version number came
+        from (same ``catalogue_id``); a re-created platform catalogue restarts its numbering."""
+        local = self.store.local_hashes()
+        if local_version is not None:
+            try:
+                changes = client.changes(local_version)
+                if changes.catalogue_id != (self.store.meta("catalogue_id") or ""):
+                    raise DeltaUnavailable("目录来源已变化", f"catalogue id changed to {changes.catalogue_id!r}")
+            except DeltaUnavailable as exc:
+                log.info("delta unavailable (%s); comparing the full manifest", exc.log)
+            else:
+                to_fetch = [(e.code, e.hash) for e in changes.changed if local.get(e.code) != e.hash]
+                removed = [c for c in changes.removed if c in local]
+                version = changes.catalogue_version
+                unchanged = not to_fetch and not removed and version == local_version
+                return ("unchanged" if unchanged else "delta"), version, to_fetch, removed, changes.catalogue_id
+        manifest = client.manifest().value
+        _check_unique(manifest.guides)
+        to_fetch = [(e.code, e.hash) for e in manifest.guides if local.get(e.code) != e.hash]
+        remote = {e.code for e in manifest.guides}
+        removed = [code for code in local if code not in remote]
+        return "full", manifest.catalogue_version, to_fetch, removed, manifest.catalogue_id
+
+    @staticmethod
+    def _update_reference_data(client: PlatformClient, update: CatalogueUpdate, meta: dict,
+                               force: bool) -> bool:
+        """Departments, agreements and regions that changed (by ETag), written into ``update``
+        one at a time so that large lists (45,000 regions) are not all held at once."""
+        store = update.catalogue
+        changed = False
+        for key, call, write in (("departments", client.departments, update.replace_departments),
+                                 ("agreements", client.agreements, update.replace_agreements),
+                                 ("regions", client.regions, update.replace_regions)):
+            fetched: Fetched = call(etag=None if force else store.meta(f"{key}_etag"))
+            if fetched.not_modified:
+                continue
+            write(getattr(fetched.value, key))
+            meta[f"{key}_etag"] = fetched.etag or ""
+            if key == "regions":
+                meta["regions_version"] = fetched.value.version
+            changed = True
+            del fetched
+        return changed
+
+    def _download(self, client: PlatformClient, entries: list[tuple[str, str]], departments: dict[str, str],
+                  cancelled: IsCancelled) -> Iterator[PreparedBatch]:
+        """Yield validated, prepared batches. The next batch's HTTP request runs on a helper
+        thread (waiting on the network releases the GIL) while this thread validates and writes;
+        the CPU work stays on one thread so the two never fight over the GIL."""
+        chunks = [entries[i:i + self.batch_size] for i in range(0, len(entries), self.batch_size)]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-fetch") as pool:
+            pending = pool.submit(client.guides_raw, [code for code, _ in chunks[0]])
+            try:
+                for i, chunk in enumerate(chunks):
+                    body = pending.result()
+                    if cancelled():
+                        raise Cancelled()
+                    if i + 1 < len(chunks):
+                        pending = pool.submit(client.guides_raw, [code for code, _ in chunks[i + 1]])
+                    guides = _checked_batch([code for code, _ in chunk], client.parse_guides(body))
+                    yield prepare_batch(guides, dict(chunk), departments)
+            finally:
+                pending.cancel()
+
+    @staticmethod
+    def _result(mode: str, version: int, changed: int, removed: int, client: PlatformClient,
+                req0: int, bytes0: int, started: float, count: int = 0) -> RefreshResult:
+        return RefreshResult(mode, version, changed, removed, count, client.bytes_received - bytes0,
+                             client.requests_made - req0, round(time.monotonic() - started, 3))
+
+
+def _checked_batch(codes: list[str], batch) -> list[Guide]:
+    """The guides of a batch answer, refused unless they are exactly the codes asked for."""
+    got = [g.code for g in batch.guides]
+    wanted = set(codes)
+    stray = [c for c in got if c not in wanted]
+    if stray:
+        raise InvalidCatalogue(f"平台返回了未请求的事项指南（编码 {stray[0]}），本次更新已放弃，继续使用原目录。",
+                               f"batch answered unrequested codes {stray[:5]}")
+    if len(got) != len(set(got)):
+        dup = next(c for c in got if got.count(c) > 1)
+        raise InvalidCatalogue(f"目录数据有误：事项编码 {dup} 重复出现，本次更新已放弃，继续使用原目录。",
+                               f"duplicate code {dup} in one batch")
+    missing = wanted - set(got)
+    if missing:
+        raise PlatformError("平台目录在更新过程中发生了变化，请稍后重新更新目录。",
+                            f"{len(missing)} guides of the manifest missing from the batch, e.g. {sorted(missing)[:3]}")
+    return batch.guides
+
+
+def _check_unique(entries: list[ManifestEntry]) -> None:
+    seen: set[str] = set()
+    for e in entries:
+        if e.code in seen:
+            raise InvalidCatalogue(f"目录清单有误：事项编码 {e.code} 重复出现，本次更新已放弃，继续使用原目录。",
+                                   f"duplicate code {e.code} in manifest")
+        seen.add(e.code)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
