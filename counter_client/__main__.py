@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="离屏启动界面，逐页打开后退出；失败时列出原因")
     parser.add_argument("--screenshots", metavar="DIR", help="与 --self-test 同用：把每个页面保存为 PNG")
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         from counter_client.app import run_gui
 
         return run_gui(data_dir=args.data_dir, platform_url=args.platform,
-                       self_test=args.self_test, screenshots=args.screenshots)
+                       self_test=args.self_test, screenshots=args.screenshots,
+                       exit_when_shown=args.exit_when_shown)
     handler = _COMMANDS[(args.command, args.action)]
     return _run(handler, args)
 
@@ -162,9 +164,9 @@ def cmd_catalogue_show(ctx, args) -> int:
     region_name = ctx.catalogue_store.region_full_name(guide.handling_region)
     reasons = ctx.catalogue.collectable(guide)
     if args.json:
-        data = guide.model_dump(mode="json")
+        data = guide.to_dict()
         data.update(department_code=guide.implementer.department_code,
-                    department=department.model_dump(mode="json") if department else None,
+                    department=department.to_dict() if department else None,
                     handling_region_name=region_name, collectable=reasons)
         _print_json(data)
         return EXIT_OK
@@ -212,6 +214,11 @@ def cmd_settings_set(ctx, args) -> int:
     try:
         value: Any = {bool: lambda v: v.lower() in ("1", "true", "yes", "是"), int: int, float: float,
                       str: str}[spec.type](raw)
+    except ValueError:
+        kind = {int: "整数", float: "数字"}.get(spec.type, "文本")
+        _fail(f"设置未保存：{spec.description}应为{kind}，收到“{raw}”。", False)
+        return EXIT_USAGE
+    try:
         ctx.settings.set(spec.key, value)
     except ValueError as exc:
         _fail(f"设置未保存：{exc}", False)

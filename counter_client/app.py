@@ -303,8 +303,11 @@ def _quit_on_signals(qapp: QApplication) -> QTimer:
 
 
 def run_gui(data_dir: str | Path | None = None, platform_url: str | None = None, self_test: bool = False,
-            screenshots: str | Path | None = None) -> int:
-    """Run the window until it is closed (or, with ``self_test``, until the self-test ends)."""
+            screenshots: str | Path | None = None, exit_when_shown: bool = False) -> int:
+    """Run the window until it is closed (or, with ``self_test``, until the self-test ends).
+
+    ``exit_when_shown`` (the start-up benchmark) prints ``first-window-shown`` once the main
+    window has been shown and the event loop runs, then quits."""
     if self_test:
         _prefer_offscreen()
     try:
@@ -338,6 +341,8 @@ def run_gui(data_dir: str | Path | None = None, platform_url: str | None = None,
                 return test.exit_code
             gui.window.show()
             gui.start()
+            if exit_when_shown:
+                QTimer.singleShot(0, lambda: (print("first-window-shown", flush=True), qapp.quit()))
             return qapp.exec()
         finally:
             sys.excepthook = previous_hook

@@ -87,7 +87,14 @@ class Store:
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
-                raise _disk_error(exc) from exc
+                raise disk_error(exc) from exc
+
+    def checkpoint(self) -> None:
+        """Copy the WAL back into the database file (housekeeping after a large write)."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:  # readers still on an old snapshot: next time
+            log.info("checkpoint deferred: %s", exc)
 
     def close(self) -> None:
         """Close every connection this store opened (call at shutdown, from any thread)."""
@@ -125,7 +132,7 @@ class Store:
                 try:
                     self._migrations.apply(db)
                 except sqlite3.OperationalError as exc:
-                    raise _disk_error(exc) from exc
+                    raise disk_error(exc) from exc
         finally:
             db.conn.close()
 
@@ -133,7 +140,7 @@ class Store:
         return [m.name for m in self._migrations.applied(self.db)]
 
 
-def _disk_error(exc: sqlite3.OperationalError) -> StoreError:
+def disk_error(exc: sqlite3.OperationalError) -> StoreError:
     text = str(exc).lower()
     if "full" in text or "disk" in text:
         return StoreError("磁盘空间不足，数据未能保存。请清理磁盘后重试，已录入的内容仍保留在屏幕上。",

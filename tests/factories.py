@@ -29,7 +29,7 @@ def guide(code: str, name: str, *, region: str = "440305", department: str = "D4
         ],
     }
     data.update(extra)
-    return Guide.model_validate(data)
+    return Guide.from_dict(data)
 
 
 def department(code: str = "D440305-RS", name: str = "深圳市南山区人力资源局",
@@ -56,7 +56,7 @@ def agreement(**kw) -> Agreement:
     data = {"id": "chuanyu", "name": "川渝通办", "hall_regions": ["51", "50"],
             "handling_regions": ["51", "50"], "basic_codes": []}
     data.update(kw)
-    return Agreement.model_validate(data)
+    return Agreement.from_dict(data)
 
 
 def load(store, guides, version: int = 1, *, departments=None, agreements=None, regions=None,

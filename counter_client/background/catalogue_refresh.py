@@ -92,6 +92,9 @@ class CatalogueRefresher(QObject):
     def _on_done(self, result: RefreshResult) -> None:
         log.info("catalogue refresh done: %s", result.as_json())
         self.catalogue_did_refresh.emit(result)
+        if result.changed or result.removed:  # fold the update's WAL back into the file, quietly
+            self._runner.op(lambda job: self._catalogue.tidy()).on_failure(
+                lambda exc: log.info("catalogue tidy skipped: %s", exc)).run()
 
     def _on_failure(self, exc: BaseException) -> None:
         self._record_failure(exc)

@@ -12,7 +12,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
 
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
@@ -41,6 +40,8 @@ def pinyin_keys(text: str) -> tuple[str, str]:
     Non-Chinese runs (``C1``, ``A4``) are kept whole in both keys. Memoised: a real catalogue
     repeats the same item names across thousands of counties.
     """
+    from pypinyin import lazy_pinyin  # 50 MB of phrase tables: loaded when a catalogue is written, not at start-up
+
     full: list[str] = []
     initials: list[str] = []
     for run in _RUNS.findall(compact(text)):

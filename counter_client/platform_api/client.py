@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +20,7 @@ from counter_client import __version__
 from counter_client.errors import LimitedNetwork, NetworkUnavailable, PlatformError
 
 from . import wire
+from .results import DeltaUnavailable, Fetched, Ping
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +31,6 @@ MAX_BODY_BYTES = 256 * 1024 * 1024  # no answer of the contract comes near this
 CHUNK = 256 * 1024
 VERSION_HEADER = "X-Platform-Version"
 SUPPORTED_MAJOR = "1"
-
-
-@dataclass(frozen=True)
-class Ping:
-    platform_version: str
-    server_time: datetime | None
-    clock_offset_s: float  # server minus local clock, from the round trip's midpoint
-    round_trip_s: float
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A validated answer with its ETag, or ``not_modified`` for a 304."""
-
-    value: Any
-    etag: str | None
-    not_modified: bool = False
-    nbytes: int = 0
-
-
-class DeltaUnavailable(PlatformError):
-    """The platform cannot give a delta from this version (too old, or from another platform)."""
 
 
 class PlatformClient:

@@ -1,35 +1,39 @@
 """JSON shapes of the platform's answers, validated before anything reaches the store.
 
 Unknown fields are ignored in envelopes (a newer platform may add some) but guides themselves are
-strict (``domain.catalogue``). Every validation failure becomes ``InvalidCatalogue`` with a
-Chinese sentence naming the guide and the field, so the clerk and the log both know what was
-refused.
+strict (``domain.catalogue``). Decoding and validation are one pass through msgspec. Every
+failure becomes ``InvalidCatalogue`` with a Chinese sentence naming the guide and the field, so
+the clerk and the log both know what was refused.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+import msgspec
+from msgspec import Meta, Struct
 
 from counter_client.domain.catalogue import Agreement, Department, Guide, Region
 from counter_client.domain.errors import InvalidCatalogue
 
-
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+Code = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class ManifestEntry(_Envelope):
-    code: Annotated[str, Field(min_length=1, max_length=64)]
+class _Envelope(Struct, frozen=True, kw_only=True):
+    """Unknown fields are ignored: a newer platform may add some to an envelope."""
+
+
+class ManifestEntry(_Envelope, kw_only=True):
+    code: Code
     version: int
-    hash: Annotated[str, Field(min_length=1, max_length=128)]
+    hash: Annotated[str, Meta(min_length=1, max_length=128)]
 
 
-class Manifest(_Envelope):
-    catalogue_id: Annotated[str, Field(max_length=128)] = ""
-    catalogue_version: Annotated[int, Field(ge=0)]
+class Manifest(_Envelope, kw_only=True):
+    catalogue_id: Annotated[str, Meta(max_length=128)] = ""
+    catalogue_version: Annotated[int, Meta(ge=0)]
     guides: list[ManifestEntry]
     departments_version: int = 0
     agreements_version: int = 0
@@ -37,36 +41,36 @@ class Manifest(_Envelope):
     generated_at: str = ""
 
 
-class Changes(_Envelope):
-    catalogue_id: Annotated[str, Field(max_length=128)] = ""
+class Changes(_Envelope, kw_only=True):
+    catalogue_id: Annotated[str, Meta(max_length=128)] = ""
     since: int
-    catalogue_version: Annotated[int, Field(ge=0)]
+    catalogue_version: Annotated[int, Meta(ge=0)]
     changed: list[ManifestEntry]
-    removed: list[Annotated[str, Field(min_length=1, max_length=64)]]
+    removed: list[Code]
 
 
-class GuideBatch(_Envelope):
+class GuideBatch(_Envelope, kw_only=True):
     guides: list[Guide]
     missing: list[str] = []
 
 
-class Departments(_Envelope):
+class Departments(_Envelope, kw_only=True):
     version: int = 0
     departments: list[Department]
 
 
-class Agreements(_Envelope):
+class Agreements(_Envelope, kw_only=True):
     version: int = 0
     agreements: list[Agreement]
 
 
-class Regions(_Envelope):
+class Regions(_Envelope, kw_only=True):
     version: str
     source: str = ""
     regions: list[Region]
 
 
-class CalendarYear(_Envelope):
+class CalendarYear(_Envelope, kw_only=True):
     year: int
     holidays: list[str]
     workdays: list[str]
@@ -74,7 +78,7 @@ class CalendarYear(_Envelope):
     verified: bool = True
 
 
-class Problem(_Envelope):
+class Problem(_Envelope, kw_only=True):
     """RFC 9457 problem details with the platform's machine code."""
 
     title: str = ""
@@ -92,43 +96,59 @@ _WHAT = {
     Regions: "行政区划",
     CalendarYear: "工作日历",
 }
-_ADAPTERS: dict[type, TypeAdapter] = {}
+_DECODERS: dict[type, msgspec.json.Decoder] = {}
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_FIELD = re.compile(r"field `(?P<field>[^`]+)`")
+_INDEX = re.compile(r"\[(\d+)\]")
+REASONS = (  # (start of msgspec's message, the reason in Chinese)
+    ("Object missing required field", "缺少必填字段"),
+    ("Object contains unknown field", "含有未定义的字段"),
+    ("Invalid enum value", "取值不在规定范围内"),
+    ("Expected `str` of length", "内容过长或为空"),
+    ("Expected `array` of length", "条目数量超出范围"),
+    ("Expected `str` matching regex", "格式不正确"),
+)
 
 
-def parse(model: type[_Envelope], body: bytes) -> Any:
-    """Validate ``body`` as ``model``; on failure raise ``InvalidCatalogue`` naming the place."""
-    adapter = _ADAPTERS.setdefault(model, TypeAdapter(model))
+def parse(model: type, body: bytes) -> Any:
+    """Decode and validate ``body`` as ``model``; on failure raise ``InvalidCatalogue``."""
+    decoder = _DECODERS.get(model)
+    if decoder is None:
+        decoder = _DECODERS[model] = msgspec.json.Decoder(model)
     try:
-        return adapter.validate_json(body)
-    except ValidationError as exc:
-        raise _invalid(model, body, exc) from None
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise _invalid(model, body, str(exc)) from None
+    except msgspec.DecodeError as exc:
+        what = _WHAT.get(model, "平台数据")
+        raise InvalidCatalogue(f"平台返回的{what}不是有效的 JSON，本次更新已放弃，继续使用原目录。",
+                               f"{model.__name__}: invalid JSON ({exc})") from None
 
 
-def _invalid(model: type, body: bytes, exc: ValidationError) -> InvalidCatalogue:
+def _invalid(model: type, body: bytes, message: str) -> InvalidCatalogue:
+    """Turn msgspec's message (``Expected `int`, got `str` - at `$.guides[3].version```) into a
+    sentence naming the guide (by code) and the field."""
     what = _WHAT.get(model, "平台数据")
-    first = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in first.get("loc", ())]
-    where = ".".join(loc)
-    kind = first.get("type", "")
-    if kind == "json_invalid":
-        return InvalidCatalogue(f"平台返回的{what}不是有效的 JSON，本次更新已放弃，继续使用原目录。",
-                                f"{model.__name__}: invalid JSON ({first.get('msg')})")
+    match = _PATH.search(message)
+    path = match.group("path") if match else ""
+    field_match = _FIELD.search(message)
+    steps = [p for p in re.split(r"\.|(?=\[)", path.lstrip(".")) if p]
+    if field_match:  # missing / unknown field: msgspec names it in the message, not the path
+        steps.append(field_match.group("field"))
     subject = what
-    if model is GuideBatch and len(loc) >= 2 and loc[0] == "guides" and loc[1].isdigit():
-        code = _code_at(body, int(loc[1]))
-        subject = f"事项指南（编码 {code}）" if code else f"事项指南（本批第 {int(loc[1]) + 1} 条）"
-        where = ".".join(loc[2:])
-    reason = {
-        "missing": "缺少必填字段",
-        "string_too_long": "内容过长",
-        "too_long": "条目过多",
-        "extra_forbidden": "含有未定义的字段",
-        "literal_error": "取值不在规定范围内",
-        "string_pattern_mismatch": "格式不正确",
-    }.get(kind, "类型或取值不正确")
+    if model is GuideBatch and len(steps) >= 2 and steps[0] == "guides" and _INDEX.fullmatch(steps[1]):
+        index = int(_INDEX.fullmatch(steps[1]).group(1))
+        code = _code_at(body, index)
+        subject = f"事项指南（编码 {code}）" if code else f"事项指南（本批第 {index + 1} 条）"
+        steps = steps[2:]
+    where = ".".join(s.strip("[]") if _INDEX.fullmatch(s) else s for s in steps) or "整体"
+    reason = next((zh for start, zh in REASONS if message.startswith(start)), None)
+    if reason is None:
+        reason = message.split(" - at ")[0] if not message.startswith("Expected") else "类型或取值不正确"
+    problem = f"字段“{where}”{reason}" if where != "整体" else reason
     return InvalidCatalogue(
-        f"平台返回的{subject}数据有误：字段“{where or '整体'}”{reason}。本次更新已放弃，继续使用原目录。",
-        f"{model.__name__} rejected at {'.'.join(loc)}: {kind} ({first.get('msg')}); {exc.error_count()} error(s)",
+        f"平台返回的{subject}数据有误：{problem}。本次更新已放弃，继续使用原目录。",
+        f"{model.__name__} rejected: {message}",
     )
 
 

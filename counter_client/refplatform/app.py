@@ -27,6 +27,7 @@ from counter_client.refplatform.middleware import PlatformMiddleware
 from counter_client.refplatform.payloads import BodyCache, batch_body, changes_body, list_body, manifest_body
 from counter_client.refplatform.problems import PROBLEM_MEDIA_TYPE, Problem
 from counter_client.refplatform.schemas import (
+    domain_schemas,
     AgreementList,
     BatchRequest,
     BatchResponse,
@@ -320,6 +321,7 @@ def create_app(data_dir: Path, *, training: Path | None = None) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=TITLE, version=CONTRACT_VERSION, description=DESCRIPTION, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(domain_schemas())
             app.openapi_schema = _problem_media_types(schema)
         return app.openapi_schema
 

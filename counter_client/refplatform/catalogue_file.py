@@ -18,9 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
 
-from counter_client.domain.catalogue import MAX_GUIDE_JSON_BYTES, Agreement, Department, Guide
+from counter_client.domain.catalogue import (
+    MAX_GUIDE_JSON_BYTES,
+    Agreement,
+    Department,
+    Guide,
+    ValidationError,
+    _Model,
+)
 from counter_client.refplatform.jsonstream import JSONStreamError, iter_object_arrays
 
 log = logging.getLogger(__name__)
@@ -28,7 +34,7 @@ log = logging.getLogger(__name__)
 MEMBERS = ("guides", "departments", "agreements")
 MAX_REPORTED_SKIPS = 20  # warnings logged one by one; the rest only counted
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=_Model)
 
 
 class CatalogueFileError(ValueError):
@@ -36,9 +42,7 @@ class CatalogueFileError(ValueError):
 
 
 def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(element)"
-    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+    return str(exc)
 
 
 class _Validating:
@@ -62,14 +66,14 @@ class _Validating:
 
     def _model(self, member: str, index: int, data: Any, model: type[M], key: str) -> M | None:
         try:
-            item = model.model_validate(data)
+            item = model.from_dict(data)
         except ValidationError as exc:
             ident = data.get(key) if isinstance(data, dict) else None
             named = f" ({key} {ident!r})" if isinstance(ident, str) else ""
             self._reject(member, index, f"invalid{named}: " + _describe(exc))
             return None
         ident = getattr(item, key)
-        if isinstance(item, Guide) and len(item.model_dump_json().encode("utf-8")) > MAX_GUIDE_JSON_BYTES:
+        if isinstance(item, Guide) and len(item.to_json()) > MAX_GUIDE_JSON_BYTES:
             # the client refuses such a guide at its border: serving it would stall every sync
             self._reject(member, index, f"{key} {ident!r} is larger than {MAX_GUIDE_JSON_BYTES} bytes")
             return None

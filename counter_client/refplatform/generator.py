@@ -223,7 +223,7 @@ def make_guide(index: int, county: County, item_no: int, variant: int, departmen
     bases = data.LEGAL_BASES[kind]
     basis = "；".join([rng.choice(bases), data.GUIDANCE_BASIS])
     window = rng.randint(1, 40)
-    return Guide.model_validate(
+    return Guide.from_dict(
         {
             "code": impl_code + "001",
             "basic_code": basic_code,
@@ -372,13 +372,13 @@ def generate_catalogue(out: Path, guides: int, seed: int, regions_dir: Path) -> 
     def write(fh) -> None:
         fh.write('{"guides": [')
         for n, guide in enumerate(generator.guides(guides)):
-            fh.write(("\n" if n == 0 else ",\n") + guide.model_dump_json())
+            fh.write(("\n" if n == 0 else ",\n") + guide.to_json().decode("utf-8"))
         fh.write('\n], "departments": [')
         for n, department in enumerate(generator.departments.values()):
-            fh.write(("\n" if n == 0 else ",\n") + department.model_dump_json())
+            fh.write(("\n" if n == 0 else ",\n") + department.to_json().decode("utf-8"))
         fh.write('\n], "agreements": [')
         for n, agreement in enumerate(generator.agreements(guides)):
-            fh.write(("\n" if n == 0 else ",\n") + agreement.model_dump_json())
+            fh.write(("\n" if n == 0 else ",\n") + agreement.to_json().decode("utf-8"))
         fh.write("\n]}\n")
 
     write_atomically(out, write)

@@ -7,11 +7,26 @@ validated with them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from counter_client.domain.catalogue import Agreement, Department, Guide, Region
+
+DOMAIN_TYPES = (Guide, Department, Agreement, Region)
+
+
+def _ref(model: type) -> Any:
+    """A body element that is a domain struct: validated by the domain type, documented by the
+    schema msgspec derives from it (merged into the document by ``domain_schemas``)."""
+    return Annotated[dict, WithJsonSchema({"$ref": f"#/components/schemas/{model.__name__}"})]
+
+
+def domain_schemas() -> dict[str, Any]:
+    """JSON Schemas of the domain structs, named as the ``$ref``s above expect."""
+    _, components = msgspec.json.schema_components(DOMAIN_TYPES, ref_template="#/components/schemas/{name}")
+    return components
 
 MAX_CODE_CHARS = 64
 
@@ -54,24 +69,24 @@ class BatchRequest(_Wire):
 
 
 class BatchResponse(_Wire):
-    guides: list[Guide]
+    guides: list[_ref(Guide)]
     missing: list[str] = Field(description="Requested codes that are unknown or removed")
 
 
 class DepartmentList(_Wire):
     version: int
-    departments: list[Department]
+    departments: list[_ref(Department)]
 
 
 class AgreementList(_Wire):
     version: int
-    agreements: list[Agreement]
+    agreements: list[_ref(Agreement)]
 
 
 class RegionList(_Wire):
     version: str
     source: str
-    regions: list[Region]
+    regions: list[_ref(Region)]
 
 
 class FieldError(_Wire):

@@ -9,7 +9,7 @@ it, and a removed guide stays as a tombstone (``removed = 1``), so the delta sin
 ``changed_in > V``". Tombstones older than the retained window are pruned and the window's floor
 (``log_floor``) moves up; a client below the floor has to do a full sync.
 
-Guides are stored as their canonical JSON text (``Guide.model_dump_json()``), validated once on
+Guides are stored as their canonical JSON text (``Guide.to_json()``), validated once on
 the way in, so the batch endpoint can serve them by joining strings.
 """
 
@@ -263,7 +263,7 @@ class PlatformStore:
 
     def replace_regions(self, regions: Iterable[Region], version: str, source: str) -> None:
         with self.write():
-            bodies = [(i, r.code, r.model_dump_json()) for i, r in enumerate(regions)]
+            bodies = [(i, r.code, r.to_json().decode("utf-8")) for i, r in enumerate(regions)]
             digest = _list_digest(b for _, _, b in bodies)
             if digest == self._meta("regions_hash") and version == self._meta("regions_version"):
                 return
@@ -293,7 +293,7 @@ class PlatformStore:
             added = changed = unchanged = 0
             pending: list[tuple[str, int, str, str, int]] = []
             for guide in source.guides():
-                body = guide.model_dump_json()
+                body = guide.to_json().decode("utf-8")
                 digest = guide_hash(body.encode("utf-8"))
                 seen.add(guide.code)
                 before = existing.get(guide.code)
@@ -315,10 +315,10 @@ class PlatformStore:
             if bumped:
                 self._new_catalogue_version(new_version, note, added + changed, len(gone))
             departments_version = self._replace_list(
-                "departments", "code", [(d.code, d.model_dump_json()) for d in source.departments]
+                "departments", "code", [(d.code, d.to_json().decode("utf-8")) for d in source.departments]
             )
             agreements_version = self._replace_list(
-                "agreements", "id", [(a.id, a.model_dump_json()) for a in source.agreements]
+                "agreements", "id", [(a.id, a.to_json().decode("utf-8")) for a in source.agreements]
             )
             return ImportReport(
                 catalogue_version=new_version if bumped else current,
@@ -346,14 +346,14 @@ class PlatformStore:
             rows = []
             for code in picked:
                 body = self._conn.execute("SELECT body FROM guides WHERE code = ?", (code,)).fetchone()[0]
-                data = Guide.model_validate_json(body).model_dump()
+                data = Guide.from_json(body).to_dict()
                 data["version"] += 1
                 data["updated"] = stamp
                 data["conditions"] = (
                     TOUCH_MARKER.sub("", data["conditions"]) + f"（本指南于{stamp}修订，目录版本{new_version}）"
                 )
-                guide = Guide.model_validate(data)
-                text = guide.model_dump_json()
+                guide = Guide.from_dict(data)
+                text = guide.to_json().decode("utf-8")
                 rows.append((code, guide.version, guide_hash(text.encode("utf-8")), text, new_version))
             if rows:
                 self._upsert_guides(rows)

@@ -13,9 +13,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from counter_client.errors import LimitedNetwork, NetworkUnavailable, PlatformError
-from counter_client.platform_api.client import PlatformClient
+
+if TYPE_CHECKING:
+    from counter_client.platform_api.client import PlatformClient
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class Connection:
             self._status = replace(self._status, state=State.OFFLINE, message=message, checked_at=time.time())
 
     def client(self) -> PlatformClient:
+        from counter_client.platform_api.client import PlatformClient  # requests loads on first use
+
         status = self.status
         if not status.url:
             if status.state == State.STARTING:

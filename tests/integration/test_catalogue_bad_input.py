@@ -22,7 +22,7 @@ GOOD = [f.guide(f"OK-{i}", name) for i, name in enumerate(["居民身份证换�
 
 
 def _guide_json(g) -> dict:
-    return json.loads(g.model_dump_json())
+    return g.to_dict()
 
 
 def serve_platform(rogue: RogueServer, guides: list[dict], version: int = 1) -> None:
@@ -47,10 +47,10 @@ def serve_platform(rogue: RogueServer, guides: list[dict], version: int = 1) -> 
 
     rogue.routes[("POST", "/api/v1/catalogue/guides/batch")] = batch
     rogue.routes[("GET", "/api/v1/catalogue/departments")] = Reply(
-        body={"version": 1, "departments": [json.loads(f.department().model_dump_json())]})
+        body={"version": 1, "departments": [f.department().to_dict()]})
     rogue.routes[("GET", "/api/v1/catalogue/agreements")] = Reply(body={"version": 1, "agreements": []})
     rogue.routes[("GET", "/api/v1/regions")] = Reply(
-        body={"version": "2023-06-30", "regions": [json.loads(r.model_dump_json()) for r in f.regions()]})
+        body={"version": "2023-06-30", "regions": [r.to_dict() for r in f.regions()]})
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from counter_client.domain.errors import InvalidCatalogue
 from counter_client.domain.search import SearchFilters, compact, pinyin_keys
+from counter_client.services.catalogue import CatalogueService
 from offline_cache.catalogue import open_catalogue
 from tests import factories as f
 
@@ -117,13 +118,13 @@ def test_guide_round_trip_and_materials(catalogue):
     g = catalogue.guide("G-ID-440305")
     assert g == GUIDES[0]
     assert catalogue.guide("g-id-440305") == GUIDES[0]  # codes typed in another case
-    mats = catalogue.materials("G-ID-440305")
-    assert [m["name"] for m in mats] == ["居民身份证", "申请表"]
-    assert mats[0]["source"] == 20
+    mats = catalogue.guide("G-ID-440305").materials
+    assert [m.name for m in mats] == ["居民身份证", "申请表"]
+    assert mats[0].source == 20 and mats[0].e_licence_candidate
 
 
 def test_update_replaces_changed_and_removes(catalogue):
-    changed = GUIDES[0].model_copy(update={"name": "居民身份证换领", "version": 2})
+    changed = GUIDES[0].replace(name="居民身份证换领", version=2)
     summary = f.load(catalogue, [changed], version=2, removed=["G-CJ-440305"])
     assert summary.changed == 1 and summary.removed == 1 and summary.guide_count == len(GUIDES) - 1
     assert catalogue.guide("G-ID-440305").version == 2
@@ -207,4 +208,16 @@ def test_search_agrees_with_a_plain_scan(tmp_path_factory, word, data):
     for h in hits:
         full, ini = pinyin_keys(h.name)
         assert query in compact(h.name) or query in ini or query in full or query.upper() in h.code.upper()
+    store.close()
+
+
+def test_large_update_leaves_the_wal_for_later_and_tidy_folds_it_back(tmp_path):
+    store = open_catalogue(tmp_path / "c.sqlite3")
+    f.load(store, [f.guide(f"W-{i}", f"事项{i}号", conditions="条件" * 500) for i in range(800)])
+    wal = tmp_path / "c.sqlite3-wal"
+    assert wal.stat().st_size > 1_000_000  # committed, readable, not yet copied back
+    assert store.info().guide_count == 800
+    CatalogueService(store).tidy()
+    assert wal.stat().st_size == 0
+    assert store.search("事项12号")[0].code == "W-12"
     store.close()

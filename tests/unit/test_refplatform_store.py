@@ -49,7 +49,7 @@ def store(tmp_path):
 
 
 def revised(guide: Guide, **changes) -> Guide:
-    return Guide.model_validate({**guide.model_dump(), **changes})
+    return Guide.from_dict({**guide.to_dict(), **changes})
 
 
 def test_initial_load_is_version_1_and_reimport_bumps_nothing(store, guides, generated):
@@ -90,7 +90,7 @@ def test_changes_removals_and_readditions_are_tracked_per_version(store, guides)
 def test_stored_body_is_the_canonical_json_and_hash(store, guides):
     store.replace_catalogue(ListSource(guides), "v1", initial=True)
     body = store.guide_bodies([guides[4].code])[guides[4].code]
-    assert body == guides[4].model_dump_json().encode("utf-8")
+    assert body == guides[4].to_json()
     entries = {code: (version, hash_) for code, version, hash_ in store.manifest_entries()}
     assert entries[guides[4].code] == (guides[4].version, guides[4].content_hash())
 
@@ -112,11 +112,11 @@ def test_touch_bumps_versions_in_one_catalogue_version(store, guides):
     assert len(changed) == 5
     by_code = {g.code: g for g in guides}
     for code, version, hash_ in changed:
-        guide = Guide.model_validate_json(store.guide_bodies([code])[code])
+        guide = Guide.from_json(store.guide_bodies([code])[code])
         assert version == guide.version == by_code[code].version + 1
         assert hash_ == guide.content_hash()
     store.touch(5, seed=1)
-    touched = Guide.model_validate_json(store.guide_bodies([changed[0][0]])[changed[0][0]])
+    touched = Guide.from_json(store.guide_bodies([changed[0][0]])[changed[0][0]])
     assert touched.conditions.count("修订") == 1, "a second touch replaces the revision note"
     assert store.touch(0).bumped is False
 
@@ -136,7 +136,7 @@ def test_pruning_tombstones_raises_the_delta_floor(store, guides):
 
 def test_a_failing_source_rolls_the_whole_import_back(store, guides, tmp_path):
     store.replace_catalogue(ListSource(guides), "v1", initial=True)
-    content = {"guides": [g.model_dump(mode="json") for g in guides[:10]] + [{"code": "X"}], "departments": []}
+    content = {"guides": [g.to_dict() for g in guides[:10]] + [{"code": "X"}], "departments": []}
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(CatalogueFileError, match=r"guides\[10\]"):
