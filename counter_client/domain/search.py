@@ -7,6 +7,7 @@ typed, so full-width letters, upper case and stray spaces never make a search mi
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,6 +34,25 @@ def is_ascii_query(query: str) -> bool:
     return query.isascii()
 
 
+@lru_cache(maxsize=1)
+def _pypinyin():
+    """pypinyin without its 50 MB phrase table, with the phrases that matter to us instead.
+
+    Loaded on first use (writing a catalogue), not at start-up. The environment switches are
+    pypinyin's own, read when it is first imported; ``pinyin_phrases`` holds every phrase of the
+    full table that contains a character with several readings and occurs in region names, item
+    names or guide wording (``tests/tools/build_pinyin_phrases.py``), so those read as before.
+    """
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "true")
+    import pypinyin
+
+    from counter_client.domain.pinyin_phrases import PHRASES
+
+    pypinyin.load_phrases_dict(PHRASES)
+    return pypinyin.lazy_pinyin
+
+
 @lru_cache(maxsize=1 << 16)
 def pinyin_keys(text: str) -> tuple[str, str]:
     """(full pinyin, initials) of ``text``, both lower case without separators.
@@ -40,8 +60,7 @@ def pinyin_keys(text: str) -> tuple[str, str]:
     Non-Chinese runs (``C1``, ``A4``) are kept whole in both keys. Memoised: a real catalogue
     repeats the same item names across thousands of counties.
     """
-    from pypinyin import lazy_pinyin  # 50 MB of phrase tables: loaded when a catalogue is written, not at start-up
-
+    lazy_pinyin = _pypinyin()
     full: list[str] = []
     initials: list[str] = []
     for run in _RUNS.findall(compact(text)):
