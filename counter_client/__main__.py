@@ -90,6 +90,8 @@ def _run(handler: Callable, args: argparse.Namespace) -> int:
     context = None
     try:
         context = build_context(args.data_dir, args.platform, log_to_stderr=logging.ERROR)
+        for problem in context.settings.problems:
+            print(problem, file=sys.stderr)
         return handler(context, args)
     except UserError as exc:
         logging.getLogger(__name__).warning("command failed: %s", exc.log)

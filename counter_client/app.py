@@ -190,6 +190,8 @@ class Gui:
             return
         self._started = True
         self.status_bar.start_clock()
+        if self.context.settings.problems:  # a broken settings file: the clerk learns what was reset
+            self.errors.show_user_error("\n".join(self.context.settings.problems))
         if self.context.training:
             (self.runner.op(lambda job: self.context.start_training_platform())
              .with_progress(self.tr("正在启动培训平台…"), cancellable=False)

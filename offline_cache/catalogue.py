@@ -115,10 +115,10 @@ class CatalogueStore:
         rows = self.store.db.execute("SELECT body FROM department ORDER BY region_code, name").fetchall()
         return [Department.from_json(r[0]) for r in rows]
 
-    def departments_in_use(self) -> list[tuple[str, str, int]]:
-        """(code, name, guide count) of departments that implement at least one guide."""
+    def departments_in_use(self) -> list[tuple[str, str, int, str]]:
+        """(code, name, guide count, 办理地 code) of departments that implement at least one guide."""
         return self.store.db.execute(
-            "SELECT department_code, department_name, count(*) FROM guide "
+            "SELECT department_code, department_name, count(*), min(handling_region) FROM guide "
             "GROUP BY department_code ORDER BY department_name").fetchall()
 
     def regions_in_use(self) -> list[str]:

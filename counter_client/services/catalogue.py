@@ -98,8 +98,8 @@ class CatalogueService:
         region = self.store.region(code)
         return region.name if region else ""
 
-    def departments_in_use(self) -> list[tuple[str, str, int]]:
-        """(code, name, guide count) of the departments that implement guides: the filter's choices."""
+    def departments_in_use(self) -> list[tuple[str, str, int, str]]:
+        """(code, name, guide count, 办理地) of the departments that implement guides: the filter's choices."""
         return self.store.departments_in_use()
 
     def regions_in_use(self) -> list[str]:

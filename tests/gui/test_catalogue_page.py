@@ -368,3 +368,30 @@ def test_typing_keeps_working_while_a_long_job_shows_progress(qtbot, context, po
     qtbot.waitUntil(lambda: finished == [1], timeout=3000)
     qtbot.waitUntil(lambda: not status.progress_visible, timeout=1000)
     stop.set()
+
+
+def test_department_choices_follow_the_handling_region(page):
+    bar = page.filter_bar
+
+    def departments():
+        return {bar.department.itemData(i) for i in range(1, bar.department.count())}
+
+    assert departments() == {"D440305-RS", "D510107-GA", "D500103-GA"}
+    assert bar.select(bar.province, "510000")
+    assert departments() == {"D510107-GA"}
+    assert bar.select(bar.province, "440000")
+    assert departments() == {"D440305-RS"}
+    bar.clear()
+    assert len(departments()) == 3
+
+
+def test_filter_lists_fill_from_a_national_sized_catalogue(qtbot, page):
+    """Tens of thousands of departments fill the list at once (a list model, not item by item)."""
+    from counter_client.ui.catalogue.filters import FilterOptions
+
+    bar = page.filter_bar
+    many = [(f"D{i:06d}", f"第{i}号部门", "440305") for i in range(60_000)]
+    bar.set_options(FilterOptions(departments=many, provinces=[("440000", "广东省")], below={}))
+    assert bar.department.count() == 60_001
+    assert bar.select(bar.department, "D059999")
+    assert bar.filters().department_code == "D059999"

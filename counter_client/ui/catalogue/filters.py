@@ -1,16 +1,18 @@
 """The filters beside the search field: 办理地 (province → prefecture), department, handling mode,
 item type and "只看本窗口可收件". The choices come from the catalogue itself (``FilterOptions``,
-read on the task runner), so a filter never offers something that finds nothing.
+read on the task runner), so a filter never offers something that finds nothing; the department
+choices follow the chosen 办理地. The combo boxes sit on list models, so a national catalogue's
+tens of thousands of departments fill in at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from counter_client.domain.catalogue import HANDLING_MODES, ITEM_TYPES
+from counter_client.domain.catalogue import HANDLING_MODES, ITEM_TYPES, scope_of
 from counter_client.domain.search import SearchFilters
 
 COMBO_MIN_CHARS = 6
@@ -23,12 +25,12 @@ GROUPING_NAMES = ("市辖区", "县", "省直辖县级行政区划", "自治区�
 class FilterOptions:
     """What the filters offer: departments and the 办理地 tree of the guides in the catalogue."""
 
-    departments: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    departments: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, 办理地 code)
     provinces: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
     below: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # province -> (code, name)
 
 
-def build_filter_options(departments: list[tuple[str, str, int]], regions_in_use: list[str],
+def build_filter_options(departments: list[tuple[str, str, int, str]], regions_in_use: list[str],
                          region_name) -> FilterOptions:
     """Group the 办理地 codes in use into provinces and their prefectures (or, under a
     grouping such as 重庆市 市辖区, their counties). ``region_name(code)`` -> name or ''."""
@@ -47,17 +49,46 @@ def build_filter_options(departments: list[tuple[str, str, int]], regions_in_use
         else:
             below.setdefault(province, {})[prefecture] = name
     return FilterOptions(
-        departments=[(code, name) for code, name, _count in departments],
+        departments=[(code, name, region) for code, name, _count, region in departments],
         provinces=sorted(provinces.items()),
         below={p: sorted(children.items()) for p, children in below.items()},
     )
 
 
+class ChoiceModel(QAbstractListModel):
+    """A combo box's entries as a Python list: the first is "全部…" (data ``None``)."""
+
+    def __init__(self, all_text: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self._entries: list[tuple[str | None, str]] = [(None, all_text)]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._entries):
+            return None
+        code, name = self._entries[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return name
+        if role == Qt.ItemDataRole.UserRole:
+            return code
+        return None
+
+    def set_entries(self, entries: list[tuple[str, str]]) -> None:
+        self.beginResetModel()
+        self._entries = self._entries[:1] + list(entries)
+        self.endResetModel()
+
+    def row_of(self, code: str | None) -> int:
+        return next((i for i, (c, _) in enumerate(self._entries) if c == code), -1)
+
+
 def _combo(parent: QWidget, all_text: str) -> QComboBox:
     combo = QComboBox(parent)
+    combo.setModel(ChoiceModel(all_text, combo))
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(COMBO_MIN_CHARS)
-    combo.addItem(all_text, None)
     return combo
 
 
@@ -89,11 +120,9 @@ class FilterBar(QWidget):
         self.prefecture = _combo(self, self.tr("全部地区"))
         self.department = _combo(self, self.tr("全部部门"))
         self.mode = _combo(self, self.tr("全部方式"))
-        for mode in HANDLING_MODES:
-            self.mode.addItem(mode, mode)
+        _refill(self.mode, [(mode, mode) for mode in HANDLING_MODES])
         self.item_type = _combo(self, self.tr("全部类型"))
-        for code, name in ITEM_TYPES.items():
-            self.item_type.addItem(name, code)
+        _refill(self.item_type, list(ITEM_TYPES.items()))
         self.collectable = QCheckBox(self.tr("只看本窗口可收件"), self)
         if not self.hall_region:
             self.collectable.setEnabled(False)
@@ -124,7 +153,8 @@ class FilterBar(QWidget):
         grid.setColumnStretch(3, 1)
 
         self.province.currentIndexChanged.connect(self._province_changed)
-        for combo in (self.prefecture, self.department, self.mode, self.item_type):
+        self.prefecture.currentIndexChanged.connect(self._prefecture_changed)
+        for combo in (self.department, self.mode, self.item_type):
             combo.currentIndexChanged.connect(self._changed)
         self.collectable.toggled.connect(self._changed)
         self.clear_button.clicked.connect(self.clear)
@@ -146,9 +176,9 @@ class FilterBar(QWidget):
         self._options = options
         self._quiet = True
         try:
-            _refill(self.department, options.departments)
             _refill(self.province, options.provinces)
             self._fill_prefectures()
+            self._fill_departments()
         finally:
             self._quiet = False
         self._update_clear()
@@ -160,6 +190,7 @@ class FilterBar(QWidget):
                 combo.setCurrentIndex(0)
             self.collectable.setChecked(False)
             self._fill_prefectures()
+            self._fill_departments()
         finally:
             self._quiet = False
         self._changed()
@@ -179,9 +210,27 @@ class FilterBar(QWidget):
         self._quiet = True
         try:
             self._fill_prefectures()
+            self._fill_departments()
         finally:
             self._quiet = False
         self._changed()
+
+    def _prefecture_changed(self) -> None:
+        if self._quiet:
+            return
+        self._quiet = True
+        try:
+            self._fill_departments()
+        finally:
+            self._quiet = False
+        self._changed()
+
+    def _fill_departments(self) -> None:
+        """Departments of the chosen 办理地 (all when none is chosen)."""
+        region = self.prefecture.currentData() or self.province.currentData()
+        scope = scope_of(region) if region else ""
+        _refill(self.department, [(code, name) for code, name, where in self._options.departments
+                                  if where.startswith(scope)])
 
     def _fill_prefectures(self) -> None:
         province = self.province.currentData()
@@ -200,14 +249,11 @@ class FilterBar(QWidget):
 
 def _refill(combo: QComboBox, entries: list[tuple[str, str]]) -> None:
     """Replace the entries after the first ("全部…"), keeping the current choice if offered."""
+    model: ChoiceModel = combo.model()
     current = combo.currentData()
     combo.blockSignals(True)
     try:
-        while combo.count() > 1:
-            combo.removeItem(combo.count() - 1)
-        for code, name in entries:
-            combo.addItem(name, code)
-        index = combo.findData(current) if current is not None else 0
-        combo.setCurrentIndex(max(0, index))
+        model.set_entries(entries)
+        combo.setCurrentIndex(max(0, model.row_of(current)))
     finally:
         combo.blockSignals(False)
