@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 from counter_client.domain.catalogue import Agreement, Department, Guide, Region
 from counter_client.domain.errors import InvalidCatalogue
@@ -43,6 +44,30 @@ class PreparedBatch:
     rows: tuple[tuple, ...]  # (guide row, trigram row, per-character row, alias keys)
 
 
+class _TextKeys(NamedTuple):
+    """Every search key of one name, alias or department name."""
+
+    compact: str  # normalised, no punctuation: exact/prefix matches and the trigram index
+    chars: str  # per-character tokens: the one- and two-character index
+    pinyin: str
+    initials: str
+    initial_suffixes: str  # suffix tokens of the initials: substring search by prefix
+
+
+@lru_cache(maxsize=1 << 16)
+def _keys(text: str) -> _TextKeys:
+    """Search keys of a text; memoised, as names and departments repeat across thousands of guides."""
+    pinyin, initials = pinyin_keys(text)
+    return _TextKeys(compact(text), char_tokens(text), pinyin, initials, suffixes(initials))
+
+
+@lru_cache(maxsize=1 << 16)
+def _department_keys(text: str) -> tuple[str, str]:
+    """(compact form, per-character tokens) of a department name (no pinyin: departments are
+    searched by their Chinese names)."""
+    return compact(text), char_tokens(text)
+
+
 def stored_bodies(guides: Sequence[Guide]) -> dict[str, bytes]:
     """Code -> the guide as stored (its canonical JSON); a download thread can do this while the
     writing thread works."""
@@ -62,28 +87,28 @@ def prepare_batch(guides: Sequence[Guide], hashes: dict[str, str],
     ordered = sorted(guides, key=lambda g: (not g.national_list, len(g.name)))
     rows = []
     for g in ordered:
-        pinyin, initials = pinyin_keys(g.name)
-        alias_keys = [pinyin_keys(a) for a in g.aliases]
+        name = _keys(g.name)
+        aliases = [_keys(a) for a in g.aliases]
         dept = departments.get(g.implementer.department_code) or g.implementer.name
-        name_key = compact(g.name)
+        dept_key, dept_chars = _department_keys(dept)
         guide_row = (
             g.code, g.basic_code, g.impl_code, g.version, hashes.get(g.code) or g.content_hash(), g.name,
-            name_key, g.item_type, g.implementer.department_code, dept, g.handling_region,
-            int(g.national_list), mode_bits(g.modes), pinyin, initials, bodies[g.code],
+            name.compact, g.item_type, g.implementer.department_code, dept, g.handling_region,
+            int(g.national_list), mode_bits(g.modes), name.pinyin, name.initials, bodies[g.code],
         )
         fts = (
-            name_key,
-            " ".join(compact(a) for a in g.aliases),
-            " ".join([pinyin] + [p for p, _ in alias_keys]),
-            " ".join([initials] + [i for _, i in alias_keys]),
-            compact(dept),
+            name.compact,
+            " ".join(a.compact for a in aliases),
+            " ".join([name.pinyin] + [a.pinyin for a in aliases]),
+            " ".join([name.initials] + [a.initials for a in aliases]),
+            dept_key,
         )
         short = (
-            char_tokens(g.name + " " + " ".join(g.aliases)),
-            " ".join(suffixes(i) for i in [initials] + [i for _, i in alias_keys]),
-            char_tokens(dept),
+            " ".join([name.chars] + [a.chars for a in aliases]),
+            " ".join([name.initial_suffixes] + [a.initial_suffixes for a in aliases]),
+            dept_chars,
         )
-        rows.append((guide_row, fts, short, tuple({compact(a) for a in g.aliases})))
+        rows.append((guide_row, fts, short, tuple({a.compact for a in aliases})))
     return PreparedBatch(tuple(g.code for g in ordered), tuple(rows))
 
 

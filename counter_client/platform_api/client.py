@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from counter_client import __version__
+from counter_client.domain.catalogue import Guide
 from counter_client.errors import LimitedNetwork, NetworkUnavailable, PlatformError
 
 from . import wire
@@ -165,17 +166,13 @@ class PlatformClient:
                 raise DeltaUnavailable(exc.message, exc.log, status=410, code=exc.code) from exc
             raise
 
-    def guides(self, codes: list[str]) -> wire.GuideBatch:
-        return self.parse_guides(self.guides_raw(codes))
+    def guides(self, codes: list[str]) -> tuple[list[Guide], list[bytes], list[str]]:
+        """(validated guides, their JSON as received, codes the platform does not have)."""
+        return wire.parse_guide_batch(self.guides_raw(codes))
 
     def guides_raw(self, codes: list[str]) -> bytes:
-        """The batch answer's bytes; ``parse_guides`` validates them (split so that the download
-        and the CPU-bound validation can run on different threads)."""
+        """The batch answer's bytes, not yet validated."""
         return self._raw("POST", "/catalogue/guides/batch", json_body={"codes": codes})[1]
-
-    @staticmethod
-    def parse_guides(body: bytes) -> wire.GuideBatch:
-        return wire.parse(wire.GuideBatch, body)
 
     def departments(self, etag: str | None = None) -> Fetched:
         return self._json("GET", "/catalogue/departments", wire.Departments, etag=etag)

@@ -54,6 +54,11 @@ class GuideBatch(_Envelope, kw_only=True):
     missing: list[str] = []
 
 
+class _RawGuideBatch(_Envelope, kw_only=True):
+    guides: list[msgspec.Raw]
+    missing: list[str] = []
+
+
 class Departments(_Envelope, kw_only=True):
     version: int = 0
     departments: list[Department]
@@ -123,6 +128,23 @@ def parse(model: type, body: bytes) -> Any:
         what = _WHAT.get(model, "平台数据")
         raise InvalidCatalogue(f"平台返回的{what}不是有效的 JSON，本次更新已放弃，继续使用原目录。",
                                f"{model.__name__}: invalid JSON ({exc})") from None
+
+
+_GUIDE = msgspec.json.Decoder(Guide)
+
+
+def parse_guide_batch(body: bytes) -> tuple[list[Guide], list[bytes], list[str]]:
+    """(validated guides, each guide's JSON exactly as received, missing codes).
+
+    The batch is split into its guides' raw JSON first, so that what is stored is what was
+    validated, without encoding each guide again."""
+    envelope = parse(_RawGuideBatch, body)
+    try:
+        guides = [_GUIDE.decode(raw) for raw in envelope.guides]
+    except msgspec.ValidationError:
+        parse(GuideBatch, body)  # raises the error that names the guide and the field
+        raise
+    return guides, [bytes(raw) for raw in envelope.guides], envelope.missing
 
 
 def _invalid(model: type, body: bytes, message: str) -> InvalidCatalogue:

@@ -28,9 +28,7 @@ from offline_cache.catalogue import (
     CatalogueInfo,
     CatalogueStore,
     CatalogueUpdate,
-    PreparedBatch,
     prepare_batch,
-    stored_bodies,
 )
 
 if TYPE_CHECKING:
@@ -131,7 +129,7 @@ class CatalogueService:
         meta: dict[str, str | int | None] = {"refreshed_at": _now(), "platform": client.base_url,
                                              "catalogue_id": catalogue_id}
         total = len(to_fetch)
-        with store.update() as update:
+        with _Downloads(client, to_fetch, self.batch_size, cancelled) as downloads, store.update() as update:
             changed_reference = self._update_reference_data(client, update, meta, force=not same_platform)
             if mode == "unchanged" and not changed_reference:
                 summary = None  # leaving without finish(): nothing written
@@ -140,9 +138,9 @@ class CatalogueService:
                     raise Cancelled()
                 departments = update.department_names()
                 done = 0
-                for batch in self._download(client, to_fetch, departments, cancelled):
-                    update.put(batch)
-                    done += len(batch.codes)
+                for chunk, guides, bodies in downloads:
+                    update.put(prepare_batch(guides, dict(chunk), departments, bodies))
+                    done += len(chunk)
                     progress(done, total, f"正在下载事项指南 {done}/{total}")
                 if cancelled():
                     raise Cancelled()
@@ -206,41 +204,6 @@ class CatalogueService:
             del fetched
         return changed
 
-    def _download(self, client: PlatformClient, entries: list[tuple[str, str]], departments: dict[str, str],
-                  cancelled: IsCancelled) -> Iterator[PreparedBatch]:
-        """Yield validated, prepared batches.
-
-        The next batch is downloaded, validated and compressed on a helper thread while this
-        thread prepares and writes the current one. The helper's work is a few long calls into
-        msgspec and zlib, and writing spends most of its time inside SQLite with the GIL
-        released, so the two overlap; the Python-heavy preparation (search keys) stays on this
-        thread so that the threads do not hand the GIL back and forth.
-        """
-        chunks = [entries[i:i + self.batch_size] for i in range(0, len(entries), self.batch_size)]
-        if not chunks:
-            return
-
-        def fetch(chunk: list[tuple[str, str]]) -> tuple[list[Guide], dict[str, bytes]]:
-            codes = [code for code, _ in chunk]
-            guides = _checked_batch(codes, client.guides(codes))
-            return guides, stored_bodies(guides)
-
-        with ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="catalogue-fetch") as pool:
-            pending = deque(pool.submit(fetch, chunk) for chunk in chunks[:PREFETCH])
-            upcoming = iter(chunks[PREFETCH:])
-            try:
-                for chunk in chunks:
-                    guides, bodies = pending.popleft().result()
-                    if cancelled():
-                        raise Cancelled()
-                    following = next(upcoming, None)
-                    if following is not None:
-                        pending.append(pool.submit(fetch, following))
-                    yield prepare_batch(guides, dict(chunk), departments, bodies)
-            finally:
-                for future in pending:
-                    future.cancel()
-
     @staticmethod
     def _result(mode: str, version: int, changed: int, removed: int, client: PlatformClient,
                 req0: int, bytes0: int, started: float, count: int = 0) -> RefreshResult:
@@ -248,9 +211,56 @@ class CatalogueService:
                              client.requests_made - req0, round(time.monotonic() - started, 3))
 
 
-def _checked_batch(codes: list[str], batch) -> list[Guide]:
-    """The guides of a batch answer, refused unless they are exactly the codes asked for."""
-    got = [g.code for g in batch.guides]
+class _Downloads:
+    """Guide batches downloaded and validated on a helper thread, one batch ahead of the writer.
+
+    The first batch is requested on entry, so it downloads while departments, agreements and
+    regions are written. The helper's work is waiting on the network and a few long calls into
+    msgspec; the writer spends most of its time inside SQLite with the GIL released; so the two
+    overlap. The Python-heavy search keys (``prepare_batch``) stay on the writer's thread so that
+    the threads do not hand the GIL back and forth for every row.
+    """
+
+    def __init__(self, client: PlatformClient, entries: list[tuple[str, str]], batch_size: int,
+                 cancelled: IsCancelled):
+        self._client = client
+        self._chunks = [entries[i:i + batch_size] for i in range(0, len(entries), batch_size)]
+        self._cancelled = cancelled
+        self._pool = ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="catalogue-fetch")
+        self._pending: deque = deque()
+
+    def _fetch(self, chunk: list[tuple[str, str]]) -> tuple[list[Guide], dict[str, bytes]]:
+        if self._cancelled():
+            raise Cancelled()
+        codes = [code for code, _ in chunk]
+        guides, bodies, _missing = self._client.guides(codes)
+        _checked_batch(codes, guides)
+        return guides, {g.code: body for g, body in zip(guides, bodies)}
+
+    def __enter__(self) -> "_Downloads":
+        self._pending.extend(self._pool.submit(self._fetch, c) for c in self._chunks[:PREFETCH])
+        return self
+
+    def __iter__(self) -> Iterator[tuple[list[tuple[str, str]], list[Guide], dict[str, bytes]]]:
+        upcoming = iter(self._chunks[PREFETCH:])
+        for chunk in self._chunks:
+            guides, bodies = self._pending.popleft().result()
+            if self._cancelled():
+                raise Cancelled()
+            following = next(upcoming, None)
+            if following is not None:
+                self._pending.append(self._pool.submit(self._fetch, following))
+            yield chunk, guides, bodies
+
+    def __exit__(self, *exc) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+
+def _checked_batch(codes: list[str], guides: list[Guide]) -> None:
+    """Refuse a batch answer unless it holds exactly the codes asked for."""
+    got = [g.code for g in guides]
     wanted = set(codes)
     stray = [c for c in got if c not in wanted]
     if stray:
@@ -264,7 +274,6 @@ def _checked_batch(codes: list[str], batch) -> list[Guide]:
     if missing:
         raise PlatformError("平台目录在更新过程中发生了变化，请稍后重新更新目录。",
                             f"{len(missing)} guides of the manifest missing from the batch, e.g. {sorted(missing)[:3]}")
-    return batch.guides
 
 
 def _check_unique(entries: list[ManifestEntry]) -> None:

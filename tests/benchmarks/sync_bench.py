@@ -18,7 +18,7 @@ from tests.benchmarks.procmem import PeakRSS
 from tests.integration.conftest import run_platform_cli, start_platform
 
 BATCH = 500
-RUNS = 2
+RUNS = 3
 RAW_RUNS = 3
 DELTA = 100
 
