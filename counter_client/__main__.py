@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     cat_sub.add_parser("info", help="目录版本与更新时间", parents=[common]).add_argument("--json", action="store_true")
 
+    ident = sub.add_parser("id", help="证件号码", parents=[common])
+    ident_sub = ident.add_subparsers(dest="action", metavar="ACTION", required=True)
+    id_check = ident_sub.add_parser("check", help="核验证件号码（身份证、居住证、通行证、护照、统一社会信用代码）",
+                                    parents=[common])
+    id_check.add_argument("number")
+    id_check.add_argument("--type", dest="id_type", choices=_id_types(), metavar="TYPE",
+                          help="按指定证件类型核验：" + "、".join(_id_types()) + "（不指定时按号码形式判断）")
+    id_check.add_argument("--json", action="store_true")
+
     st = sub.add_parser("settings", help="查看或修改设置", parents=[common])
     st_sub = st.add_subparsers(dest="action", metavar="ACTION", required=True)
     st_sub.add_parser("show", help="列出全部设置", parents=[common]).add_argument("--json", action="store_true")
@@ -192,6 +201,37 @@ def cmd_catalogue_info(ctx, args) -> int:
     return EXIT_OK
 
 
+# -- id ------------------------------------------------------------------------------------------
+def _id_types() -> tuple[str, ...]:
+    from counter_client.domain.identity import ID_TYPES
+
+    return ID_TYPES
+
+
+def cmd_id_check(ctx, args) -> int:
+    """Exit 0 when the number is valid, 1 when not; county codes are looked up in the local
+    region table only when the catalogue has one."""
+    from counter_client.domain.identity import check_id
+
+    store = ctx.catalogue_store
+    known_area = (lambda code: store.region(code) is not None) if store.region_count() > 0 else None
+    result = check_id(args.number, type=args.id_type, known_area=known_area)
+    if args.json:
+        _print_json(result.as_json())
+    else:
+        if result.valid:
+            print(f"有效：{result.type_label} {result.normalized}")
+        else:
+            print(f"无效（{result.type_label}）：{result.reason}")
+        if result.birth_date:
+            print(f"出生日期：{result.birth_date.isoformat()}" + (f"　性别：{result.sex}" if result.sex else ""))
+        if result.upgraded:
+            print(f"18 位号码：{result.upgraded}")
+        for warning in result.warnings:
+            print(f"提示：{warning}")
+    return EXIT_OK if result.valid else EXIT_FAILED
+
+
 # -- settings --------------------------------------------------------------------------------
 def cmd_settings_show(ctx, args) -> int:
     from counter_client.settings import SETTINGS
@@ -235,6 +275,7 @@ _COMMANDS = {
     ("catalogue", "search"): cmd_catalogue_search,
     ("catalogue", "show"): cmd_catalogue_show,
     ("catalogue", "info"): cmd_catalogue_info,
+    ("id", "check"): cmd_id_check,
     ("settings", "show"): cmd_settings_show,
     ("settings", "set"): cmd_settings_set,
 }
