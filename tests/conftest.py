@@ -4,6 +4,7 @@ on machines without a display and never pop windows on a developer's desktop."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "tests.keyring_memory.MemoryKeyring")
 
 
 # Qt messages that say something about the offscreen platform plugin, not about our code
