@@ -14,9 +14,15 @@ from counter_client.errors import UserError
 from counter_client.paths import UserDirs, user_dirs
 from counter_client.services.catalogue import CatalogueService
 from counter_client.services.connection import Connection
+from counter_client.services.intake import IntakeService, Terminal
 from counter_client.services.training import TrainingPlatform
 from counter_client.settings import Settings
+from offline_cache.blobs import BlobStore
+from offline_cache.cases import CaseStore, installation_id
+from offline_cache.cases import open_store as open_cases_store
 from offline_cache.catalogue import CatalogueStore, open_catalogue
+from offline_cache.crypto import Cipher
+from offline_cache.keys import load_data_keys, new_installation_id
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,8 @@ class Context:
     connection: Connection
     training_platform: TrainingPlatform | None = None
     _closed: bool = field(default=False, repr=False)
+    _intake: IntakeService | None = field(default=None, repr=False)
+    _cases: CaseStore | None = field(default=None, repr=False)
 
     @property
     def training(self) -> bool:
@@ -49,12 +57,43 @@ class Context:
         self.connection.set_url(url)
         return url
 
+    def intake(self) -> IntakeService:
+        """The intake service, opened on first use: it needs the data key from the OS keyring,
+        which the catalogue does not, so a machine without a secure store can still search."""
+        if self._intake is None:
+            store = open_cases_store(self.dirs.cases_db)
+            keys = load_data_keys(installation_id(store, new_installation_id))
+            cipher = Cipher(keys, self.settings.get("security.cipher"))
+            self._cases = CaseStore(store, cipher)
+            blobs = BlobStore(self.dirs.scans, cipher, min_free_bytes=self.settings.get("scans.min_free_mb") * 2**20)
+            self._intake = IntakeService(self._cases, blobs, self.catalogue, self.terminal(),
+                                         known_area=self._known_area)
+        return self._intake
+
+    def terminal(self) -> Terminal:
+        hall = self.settings.hall()
+        code, number = hall["hall.township_code"], hall["hall.terminal"]
+        if not code or not number:
+            raise UserError(
+                "本机尚未完成首次设置：请填写大厅编码和终端号，例如\n"
+                "counter-client settings set hall.township_code 511324102\n"
+                "counter-client settings set hall.terminal 1",
+                "terminal identity not set")
+        return Terminal(hall_code=code, terminal=int(number), clerk=hall["clerk.name"] or "窗口人员",
+                        hall_region=hall["hall.region_code"] or code[:6])
+
+    def _known_area(self, code: str) -> bool:
+        store = self.catalogue_store
+        return store.region_count() == 0 or store.region(code) is not None
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         if self.training_platform is not None:
             self.training_platform.stop()
+        if self._cases is not None:
+            self._cases.close()
         self.catalogue_store.close()
         log.info("context closed")
 

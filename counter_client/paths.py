@@ -53,6 +53,14 @@ class UserDirs:
         return self.data / "catalogue.sqlite3"
 
     @property
+    def cases_db(self) -> Path:
+        return self.data / "cases.sqlite3"
+
+    @property
+    def scans(self) -> Path:
+        return self.data / "scans"
+
+    @property
     def training_platform(self) -> Path:
         return self.data / "training-platform"
 

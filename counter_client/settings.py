@@ -28,6 +28,8 @@ TRAINING_HALL = {
     "hall.township_code": "511324102",
     "hall.name": "仪陇县马鞍镇便民服务中心（培训）",
     "hall.window": "跨省通办窗口 1",
+    "hall.terminal": 1,
+    "clerk.name": "培训学员",
 }
 
 
@@ -79,6 +81,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hall.township_code", str, "", "本窗口所在乡镇（街道）代码（9 位）", _township),
     Setting("hall.name", str, "", "大厅（便民服务中心）名称"),
     Setting("hall.window", str, "", "窗口名称"),
+    Setting("hall.terminal", int, 0, "本机终端号（01–99，同一大厅内各台电脑不同；0 为尚未设置）", _range(0, 99)),
+    Setting("clerk.name", str, "", "当前窗口人员姓名（账户功能启用前使用）"),
+    Setting("security.cipher", str, "sm4-gcm", "个人信息和扫描件的加密算法",
+            lambda v: None if v in ("sm4-gcm", "aes-256-gcm") else "仅支持 sm4-gcm 或 aes-256-gcm"),
+    Setting("scans.min_free_mb", int, 512, "磁盘剩余空间低于此值（MB）时拒绝新的扫描件", _range(50, 100_000)),
+    Setting("scans.max_file_mb", int, 200, "导入的单个材料文件大小上限（MB）", _range(1, 2000)),
     Setting("ui.large_font", bool, False, "大字模式（适老化）"),
     Setting("ui.language", str, "zh_CN", "界面语言", lambda v: None if v in ("zh_CN", "en") else "仅支持 zh_CN 或 en"),
 )
@@ -155,7 +163,7 @@ class Settings:
 
     def hall(self) -> dict[str, str]:
         """The hall identity: the configured one, or the training hall in training mode."""
-        keys = ("hall.region_code", "hall.township_code", "hall.name", "hall.window")
+        keys = ("hall.region_code", "hall.township_code", "hall.name", "hall.window", "hall.terminal", "clerk.name")
         if self.training:
             return {k: self.get(k) or TRAINING_HALL[k] for k in keys}
         return {k: self.get(k) for k in keys}

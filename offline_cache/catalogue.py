@@ -17,15 +17,36 @@ time for a smaller file; rows written compressed by the first development builds
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
 
-from counter_client.domain.catalogue import HANDLING_MODES, Agreement, Department, Guide, Region, scope_of
-from counter_client.domain.search import SearchFilters, SearchHit, char_tokens, compact, fts_phrase, normalize
+from counter_client.domain.catalogue import (
+    HANDLING_MODES,
+    Agreement,
+    Department,
+    Guide,
+    Region,
+    scope_of,
+)
+from counter_client.domain.search import (
+    SearchFilters,
+    SearchHit,
+    char_tokens,
+    compact,
+    fts_phrase,
+    normalize,
+)
 
 from .catalogue_schema import MIGRATIONS, guide_body, mode_bits, modes_of, set_meta
-from .catalogue_update import CatalogueUpdate, PreparedBatch, UpdateSummary, prepare_batch, stored_bodies
+from .catalogue_update import (
+    CatalogueUpdate,
+    PreparedBatch,
+    UpdateSummary,
+    prepare_batch,
+    stored_bodies,
+)
 from .db import Store
 
 __all__ = ["CatalogueInfo", "CatalogueStore", "CatalogueUpdate", "PreparedBatch", "UpdateSummary",
@@ -168,6 +189,15 @@ class CatalogueStore:
             return self._region_names
 
     # -- search --------------------------------------------------------------------------------
+    def calendar_years(self) -> dict[int, dict]:
+        """Year -> the platform's calendar of that year ({holidays, workdays, source, verified})."""
+        return {year: json.loads(body) for year, body in self.store.db.execute("SELECT year, body FROM calendar_year")}
+
+    def save_calendar_year(self, year: int, body: dict) -> None:
+        with self.store.write() as db:
+            db.execute("INSERT INTO calendar_year VALUES (?, ?) ON CONFLICT(year) DO UPDATE SET body = excluded.body",
+                       [year, json.dumps(body, ensure_ascii=False)])
+
     def agreements_covering(self, hall_region: str, handling_region: str, basic_code: str) -> list[str]:
         return [a.name for a in self.agreements() if a.covers(hall_region, handling_region, basic_code)]
 

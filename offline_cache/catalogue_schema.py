@@ -94,6 +94,12 @@ def m002_materials_only_in_guide_body(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE material")
 
 
+@MIGRATIONS()
+def m003_calendar_years(db: sqlite_utils.Database) -> None:
+    """Working-day calendars the platform supplies for years the holiday library does not cover."""
+    db.execute("CREATE TABLE calendar_year (year INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+
+
 def mode_bits(modes: Iterable[str]) -> int:
     return sum(1 << HANDLING_MODES.index(m) for m in modes)
 

@@ -64,6 +64,7 @@ MAX_CHUNK_SIZE = 16 * 1024 * 1024
 
 KIND_ID_NUMBER = "id_number"
 KIND_PHONE = "phone"
+KIND_NAME = "name"
 PHONE_COUNTRY_PREFIXES = ("+86", "0086")
 
 INTEGRITY_MESSAGE = "数据校验失败：本地加密数据已损坏或被篡改，无法读取。请联系技术支持。"
@@ -199,7 +200,12 @@ def normalise_phone(value: str) -> str:
     return rest
 
 
-_NORMALISERS = {KIND_ID_NUMBER: normalise_id_number, KIND_PHONE: normalise_phone}
+def normalise_name(value: str) -> str:
+    """Full-width to half-width, no whitespace: ``张　三`` -> ``张三``."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+
+
+_NORMALISERS = {KIND_ID_NUMBER: normalise_id_number, KIND_PHONE: normalise_phone, KIND_NAME: normalise_name}
 
 
 # -- the cipher -------------------------------------------------------------------------------------
@@ -281,7 +287,7 @@ class Cipher:
             raise IntegrityError(INTEGRITY_MESSAGE, "field envelope does not hold UTF-8 text") from None
 
     def lookup_hash(self, kind: str, value: str) -> str:
-        """HMAC-SHA256 (hex) of a normalised ID number or phone: an exact-match index key."""
+        """HMAC-SHA256 (hex) of a normalised ID number, phone or name: an exact-match index key."""
         normalise = _NORMALISERS.get(kind)
         if normalise is None:
             raise ValueError(f"unknown look-up kind {kind!r}; expected one of {tuple(_NORMALISERS)}")

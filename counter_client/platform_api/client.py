@@ -183,9 +183,10 @@ class PlatformClient:
     def regions(self, etag: str | None = None) -> Fetched:
         return self._json("GET", "/regions", wire.Regions, etag=etag)
 
-    def calendar(self, year: int) -> wire.CalendarYear | None:
+    def calendar(self, year: int, etag: str | None = None) -> Fetched | None:
+        """The platform's working-day calendar of ``year`` (``None`` when it has none)."""
         try:
-            return self._json("GET", f"/calendar/{int(year)}", wire.CalendarYear).value
+            return self._json("GET", f"/calendar/{int(year)}", wire.CalendarYear, etag=etag)
         except PlatformError as exc:
             if exc.status == 404:
                 return None

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import msgspec
+
 from counter_client.domain.catalogue import Department, Guide
 from counter_client.domain.search import SearchFilters, SearchHit
 from counter_client.errors import Cancelled, InvalidCatalogue, PlatformError
@@ -147,6 +149,7 @@ class CatalogueService:
                 update.remove(removed)
                 progress(total, total, "正在启用新目录…")
                 summary = update.finish(version, meta)
+        self._refresh_calendar(client)
         if summary is None:
             store.set_meta(refreshed_at=meta["refreshed_at"])
             return self._result("unchanged", version, 0, 0, client, req0, bytes0, started,
@@ -203,6 +206,20 @@ class CatalogueService:
             changed = True
             del fetched
         return changed
+
+    def _refresh_calendar(self, client: PlatformClient) -> None:
+        """Keep the platform's working-day calendar of this year and the next (due dates need
+        them when the holiday library does not know a year); a year the platform lacks is skipped."""
+        this_year = datetime.now().year
+        known = self.store.calendar_years()
+        for year in (this_year, this_year + 1):
+            fetched = client.calendar(year, etag=known.get(year, {}).get("etag"))
+            if fetched is None or fetched.not_modified or fetched.value.year != year:
+                continue
+            self.store.save_calendar_year(year, msgspec.to_builtins(fetched.value) | {"etag": fetched.etag or ""})
+
+    def calendar_years(self) -> dict[int, dict]:
+        return self.store.calendar_years()
 
     @staticmethod
     def _result(mode: str, version: int, changed: int, removed: int, client: PlatformClient,

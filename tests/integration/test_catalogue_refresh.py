@@ -42,6 +42,7 @@ def test_full_sync_of_the_training_catalogue(service, platform_server):
     info = service.info()
     assert info.version == result.version and info.guide_count == result.guide_count
     assert info.regions_version == "2023-06-30"
+    assert 2026 in service.calendar_years()  # this year's working days, kept for due dates
     assert service.store.region_count() > 40_000  # counties and townships
     assert service.store.region_full_name("511324") == "四川省南充市仪陇县"
     # search over the real training data
@@ -57,7 +58,7 @@ def test_second_refresh_is_cheap_and_unchanged(service, platform_server):
     refresh(service, server)
     again = refresh(service, server)
     assert again.mode == "unchanged" and again.changed == 0
-    assert again.requests <= 4  # changes + three 304s (departments, agreements, regions)
+    assert again.requests <= 6  # changes + 304s (departments, agreements, regions, two calendar years)
     assert again.bytes_received < 2_000
 
 
