@@ -57,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     cat_sub.add_parser("info", help="目录版本与更新时间", parents=[common]).add_argument("--json", action="store_true")
 
+    cases = sub.add_parser("case", help="办件（收件）", parents=[common])
+    case_sub = cases.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = case_sub.add_parser("import", help="按 JSON 描述收件（校验与窗口收件相同），打印收件编号", parents=[common])
+    imp.add_argument("file", metavar="FILE.json")
+    imp.add_argument("--json", action="store_true")
+    show_case = case_sub.add_parser("show", help="显示一个办件", parents=[common])
+    show_case.add_argument("receipt")
+    show_case.add_argument("--json", action="store_true")
+    list_cases = case_sub.add_parser("list", help="列出办件", parents=[common])
+    list_cases.add_argument("--today", action="store_true", help="只列今天的办件")
+    list_cases.add_argument("--state", choices=["draft", "collected", "void"])
+    list_cases.add_argument("--item", help="事项编码")
+    list_cases.add_argument("--id-number", help="申请人或代办人证件号码（精确匹配）")
+    list_cases.add_argument("--phone", help="联系电话（精确匹配）")
+    list_cases.add_argument("--limit", type=int, default=100)
+    list_cases.add_argument("--json", action="store_true")
+
     ident = sub.add_parser("id", help="证件号码", parents=[common])
     ident_sub = ident.add_subparsers(dest="action", metavar="ACTION", required=True)
     id_check = ident_sub.add_parser("check", help="核验证件号码（身份证、居住证、通行证、护照、统一社会信用代码）",
@@ -101,7 +118,10 @@ def _run(handler: Callable, args: argparse.Namespace) -> int:
         context = build_context(args.data_dir, args.platform, log_to_stderr=logging.ERROR)
         for problem in context.settings.problems:
             print(problem, file=sys.stderr)
-        return handler(context, args)
+        code = handler(context, args)
+        for notice in context.notices:
+            print(notice, file=sys.stderr)
+        return code
     except UserError as exc:
         logging.getLogger(__name__).warning("command failed: %s", exc.log)
         _fail(exc.message, getattr(args, "json", False))
@@ -270,12 +290,104 @@ def cmd_settings_set(ctx, args) -> int:
     return EXIT_OK
 
 
+# -- cases ---------------------------------------------------------------------------------------
+def cmd_case_import(ctx, args) -> int:
+    from pathlib import Path
+
+    from counter_client.scanning.importer import import_file
+    from counter_client.services.intake import CaseRejected
+
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"无法读取办件文件“{args.file}”：{exc}", args.json)
+        return EXIT_USAGE
+    if not isinstance(data, dict):
+        _fail("办件文件的最外层应为 JSON 对象。", args.json)
+        return EXIT_USAGE
+    max_bytes = ctx.settings.get("scans.max_file_mb") * 2**20
+    intake = ctx.intake()
+    try:
+        case = intake.import_case(data, lambda path: [p.data for p in import_file(path, max_bytes=max_bytes)])
+    except CaseRejected as exc:
+        if args.json:
+            print(json.dumps({"error": exc.message, "problems": [p.__dict__ for p in exc.problems],
+                              "notice": [m.name for m in exc.missing]}, ensure_ascii=False, indent=2))
+        print(exc.message, file=sys.stderr)
+        if exc.missing:
+            print("一次性告知（须补齐的材料）：\n" + "\n".join(f"  {i + 1}. {m.name}" for i, m in enumerate(exc.missing)),
+                  file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        _print_json({"receipt_no": case.receipt_no})
+    else:
+        from counter_client.domain.receipt import format_grouped
+
+        print(f"已收件，收件编号：{format_grouped(case.receipt_no)}")
+    return EXIT_OK
+
+
+def cmd_case_show(ctx, args) -> int:
+    from counter_client.domain.receipt import ReceiptError, format_grouped
+
+    intake = ctx.intake()
+    try:
+        case = intake.find_receipt(args.receipt)
+    except ReceiptError as exc:
+        _fail(f"收件编号有误：{exc.message}", args.json)
+        return EXIT_USAGE
+    if case is None:
+        _fail(f"没有收件编号为 {args.receipt} 的办件。", args.json)
+        return EXIT_NOT_FOUND
+    if args.json:
+        data = case.to_dict()
+        data["events"] = [e.__dict__ for e in intake.events(case.id)]
+        _print_json(data)
+        return EXIT_OK
+    from counter_client.domain.case import STATE_LABELS
+
+    print(f"收件编号：{format_grouped(case.receipt_no)}（{STATE_LABELS[case.state]}）\n办理方式：{case.mode}\n"
+          f"申请人：{case.applicant.name}\n收件时间：{case.collected_at}")
+    for item in case.items:
+        due = f"，承诺办结 {item.due_date}{'' if item.due_verified else '（节假日未核实）'}" if item.due_date else ""
+        print(f"事项：{item.name}（{item.code}，办理地 {item.department}{due}）")
+    for m in case.materials:
+        print(f"  材料：{m.name} — {m.form}" + (f"，{m.pages} 页" if m.pages else "")
+              + (f"，扫描 {len(m.scans)} 页" if m.scans else ""))
+    if case.void_reason:
+        print(f"作废原因：{case.void_reason}")
+    return EXIT_OK
+
+
+def cmd_case_list(ctx, args) -> int:
+    import datetime
+
+    from offline_cache.cases import CaseFilter
+
+    f = CaseFilter(day=datetime.date.today().isoformat() if args.today else None, state=args.state,
+                   item_code=args.item, applicant_id=args.id_number, phone=args.phone, limit=args.limit)
+    rows = ctx.intake().list(f)
+    if args.json:
+        _print_json([r.__dict__ | {"items": list(r.items)} for r in rows])
+        return EXIT_OK
+    from counter_client.domain.case import STATE_LABELS
+
+    for r in rows:
+        print(f"{r.receipt_no or '（草稿）'}\t{STATE_LABELS[r.state]}\t{r.day}\t{r.applicant}\t{'、'.join(r.items)}")
+    if not rows:
+        print("没有符合条件的办件。", file=sys.stderr)
+    return EXIT_OK
+
+
 _COMMANDS = {
     ("catalogue", "refresh"): cmd_catalogue_refresh,
     ("catalogue", "search"): cmd_catalogue_search,
     ("catalogue", "show"): cmd_catalogue_show,
     ("catalogue", "info"): cmd_catalogue_info,
     ("id", "check"): cmd_id_check,
+    ("case", "import"): cmd_case_import,
+    ("case", "show"): cmd_case_show,
+    ("case", "list"): cmd_case_list,
     ("settings", "show"): cmd_settings_show,
     ("settings", "set"): cmd_settings_set,
 }

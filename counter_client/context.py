@@ -6,11 +6,13 @@ owns its shutdown. ``app.py`` adds the Qt objects on top of one of these.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from counter_client import logs
-from counter_client.errors import UserError
+from counter_client.errors import StoreError, UserError
 from counter_client.paths import UserDirs, user_dirs
 from counter_client.services.catalogue import CatalogueService
 from counter_client.services.connection import Connection
@@ -22,9 +24,12 @@ from offline_cache.cases import CaseStore, installation_id
 from offline_cache.cases import open_store as open_cases_store
 from offline_cache.catalogue import CatalogueStore, open_catalogue
 from offline_cache.crypto import Cipher
-from offline_cache.keys import load_data_keys, new_installation_id
+from offline_cache.keys import DataKeys, load_data_keys, new_installation_id
 
 log = logging.getLogger(__name__)
+
+EPHEMERAL_TRAINING = ("本机没有可用的安全密钥存储。培训模式下本次练习的办件只保存在本次运行中，关闭程序后自动清除；"
+                      "正式使用前须启用系统密钥服务（Linux 桌面的 Secret Service / KWallet，Windows 的凭据管理器）。")
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Context:
     _closed: bool = field(default=False, repr=False)
     _intake: IntakeService | None = field(default=None, repr=False)
     _cases: CaseStore | None = field(default=None, repr=False)
+    _scratch: Path | None = field(default=None, repr=False)
+    notices: list[str] = field(default_factory=list)  # things the clerk should be told once
 
     @property
     def training(self) -> bool:
@@ -61,11 +68,27 @@ class Context:
         """The intake service, opened on first use: it needs the data key from the OS keyring,
         which the catalogue does not, so a machine without a secure store can still search."""
         if self._intake is None:
-            store = open_cases_store(self.dirs.cases_db)
-            keys = load_data_keys(installation_id(store, new_installation_id))
+            cases_db, scans = self.dirs.cases_db, self.dirs.scans
+            store = open_cases_store(cases_db)
+            try:
+                keys = load_data_keys(installation_id(store, new_installation_id))
+            except StoreError as exc:
+                if not self.training:
+                    store.close()
+                    raise
+                # Training on a computer without a secure store: practise with a key that lives
+                # only in memory, on a scratch copy removed at exit; nothing real is at stake and
+                # no key is ever written to a file.
+                store.close()
+                log.warning("no secure store (%s); training cases kept for this run only", exc.log)
+                self.notices.append(EPHEMERAL_TRAINING)
+                self._scratch = Path(tempfile.mkdtemp(prefix="training-", dir=self.dirs.data))
+                cases_db, scans = self._scratch / "cases.sqlite3", self._scratch / "scans"
+                store = open_cases_store(cases_db)
+                keys = DataKeys.generate()
             cipher = Cipher(keys, self.settings.get("security.cipher"))
             self._cases = CaseStore(store, cipher)
-            blobs = BlobStore(self.dirs.scans, cipher, min_free_bytes=self.settings.get("scans.min_free_mb") * 2**20)
+            blobs = BlobStore(scans, cipher, min_free_bytes=self.settings.get("scans.min_free_mb") * 2**20)
             self._intake = IntakeService(self._cases, blobs, self.catalogue, self.terminal(),
                                          known_area=self._known_area)
         return self._intake
@@ -94,6 +117,8 @@ class Context:
             self.training_platform.stop()
         if self._cases is not None:
             self._cases.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
         self.catalogue_store.close()
         log.info("context closed")
 

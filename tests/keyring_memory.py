@@ -31,3 +31,43 @@ class MemoryKeyring(KeyringBackend):
     @classmethod
     def clear(cls) -> None:
         cls.secrets.clear()
+
+
+class ProcessSharedKeyring(KeyringBackend):
+    """For tests whose child processes must share one secure store (a case written by one
+    ``counter-client`` process, read by the next): secrets in the JSON file named by
+    ``COUNTER_CLIENT_TEST_KEYRING``, which each test puts in its own temporary directory. It stands
+    in for the OS keyring in tests only; the application never writes a key to a file."""
+
+    priority = 1
+
+    @staticmethod
+    def _path():
+        import os
+        from pathlib import Path
+
+        return Path(os.environ["COUNTER_CLIENT_TEST_KEYRING"])
+
+    def _all(self) -> dict:
+        import json
+
+        path = self._path()
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._all().get(f"{service}\0{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        import json
+
+        data = self._all()
+        data[f"{service}\0{username}"] = password
+        self._path().write_text(json.dumps(data), encoding="utf-8")
+
+    def delete_password(self, service: str, username: str) -> None:
+        import json
+
+        data = self._all()
+        if data.pop(f"{service}\0{username}", None) is None:
+            raise PasswordDeleteError(f"no secret for {service}/{username}")
+        self._path().write_text(json.dumps(data), encoding="utf-8")

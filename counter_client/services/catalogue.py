@@ -218,8 +218,11 @@ class CatalogueService:
                 continue
             self.store.save_calendar_year(year, msgspec.to_builtins(fetched.value) | {"etag": fetched.etag or ""})
 
-    def calendar_years(self) -> dict[int, dict]:
-        return self.store.calendar_years()
+    def calendar_years(self) -> dict[int, tuple]:
+        """Year -> (holidays, workdays, source, verified) as the platform supplied them."""
+        return {year: (body.get("holidays", []), body.get("workdays", []), body.get("source", "") or "平台",
+                       bool(body.get("verified", True)))
+                for year, body in self.store.calendar_years().items()}
 
     @staticmethod
     def _result(mode: str, version: int, changed: int, removed: int, client: PlatformClient,
