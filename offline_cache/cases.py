@@ -69,6 +69,13 @@ def m001_cases(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@MIGRATIONS()
+def m002_consultations(db: sqlite_utils.Database) -> None:
+    """Consultations recorded at the window (an item this hall may not collect for, a question)."""
+    db.execute("CREATE TABLE consultation (id INTEGER PRIMARY KEY, at TEXT NOT NULL, clerk TEXT NOT NULL,"
+               " item_code TEXT NOT NULL, item_name TEXT NOT NULL, handling_region TEXT NOT NULL, note BLOB NOT NULL)")
+
+
 def open_store(path: str | Path) -> Store:
     """The cases file (durable writes); the cipher comes after, from the installation id in it."""
     return Store(path, MIGRATIONS, synchronous="FULL")
@@ -300,6 +307,26 @@ class CaseStore:
             out.append(CaseRow(cid, receipt or "", state, mode, day, created, collected or "",
                                tuple(items.split("、")) if items else (), name))
         return out
+
+    def record_consultation(self, clerk: str, item_code: str, item_name: str, handling_region: str,
+                            note: str) -> int:
+        """A consultation about an item (the note may name the person: it is sealed)."""
+        with self.store.write() as db:
+            cur = db.conn.execute("INSERT INTO consultation (at, clerk, item_code, item_name, handling_region, note)"
+                                  " VALUES (?, ?, ?, ?, ?, x'')", [now_iso(), clerk, item_code, item_name, handling_region])
+            row_id = cur.lastrowid
+            db.conn.execute("UPDATE consultation SET note = ? WHERE id = ?",
+                            [self.cipher.encrypt(note.encode("utf-8"), field_context("consultation", "note", row_id)),
+                             row_id])
+            return row_id
+
+    def consultations(self, day: str | None = None) -> list[dict]:
+        rows = self.store.db.execute(
+            "SELECT id, at, clerk, item_code, item_name, handling_region, note FROM consultation"
+            + (" WHERE substr(at, 1, 10) = ?" if day else "") + " ORDER BY id DESC", [day] if day else []).fetchall()
+        return [{"id": r[0], "at": r[1], "clerk": r[2], "item_code": r[3], "item_name": r[4], "handling_region": r[5],
+                 "note": self.cipher.decrypt(r[6], field_context("consultation", "note", r[0])).decode("utf-8")}
+                for r in rows]
 
     def count(self) -> int:
         return self.store.db.execute("SELECT count(*) FROM case_record").fetchone()[0]

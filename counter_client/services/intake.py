@@ -210,6 +210,12 @@ class IntakeService:
             raise UserError("作废须填写原因。", "void without reason")
         return self.cases.void(case_id, reason.strip(), self.terminal.clerk)
 
+    def record_consultation(self, code: str, note: str = "") -> int:
+        """Record a consultation about an item (e.g. one this hall may not collect for)."""
+        guide = self.guide_for(code)
+        return self.cases.record_consultation(self.terminal.clerk, guide.code, guide.name, guide.handling_region,
+                                              note.strip())
+
     # -- finding ------------------------------------------------------------------------------------
     def find_receipt(self, text: str) -> Case | None:
         """The case of a typed or scanned receipt number (``ReceiptError`` says what is wrong)."""

@@ -134,6 +134,14 @@ def test_confirm_mints_receipt_counts_due_date_and_is_found_again(intake):
     assert events[0] == "新建草稿" and events[-1] == "确认收件"
 
 
+def test_consultation_for_an_item_the_hall_may_not_collect(intake):
+    with pytest.raises(NotCollectable):
+        intake.add_item(intake.new_case(), "CJ-440305")
+    intake.record_consultation("CJ-440305", "申请人欧阳明轩咨询残疾人证迁移，已告知到深圳办理")
+    [entry] = intake.cases.consultations()
+    assert entry["item_name"] == "残疾人证迁移" and "欧阳明轩" in entry["note"]
+
+
 def test_void_needs_a_reason(intake):
     case = intake.confirm(ready(intake, intake.add_item(intake.new_case(), "SB-440305")))
     with pytest.raises(UserError):
