@@ -9,7 +9,9 @@ same data, and the ratio between them, so the numbers mean something on any mach
   delta of 100 changed guides, against a raw HTTP download of the same requests' bytes; peak
   memory of the client process;
 - startup: cold start to the first shown main window, against a bare PySide6 window; peak
-  memory of the window process.
+  memory of the window process;
+- intake: committing a case with three 2 MB scans, scan import against a plain file copy, and
+  filtering a list of 10,000 cases.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ import sqlite3
 import sys
 import time
 
-from tests.benchmarks import search_bench, startup_bench, sync_bench
+from tests.benchmarks import intake_bench, search_bench, startup_bench, sync_bench
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--sizes", default="20000,200000", help="catalogue sizes for search (comma-separated)")
     parser.add_argument("--sync-sizes", default="20000", help="catalogue sizes for the sync benchmark")
-    parser.add_argument("--only", default="search,sync,startup")
+    parser.add_argument("--only", default="search,sync,startup,intake")
     parser.add_argument("--queries", type=int, default=300, help="queries per kind")
+    parser.add_argument("--list-cases", type=int, default=10_000, help="cases in the case-list benchmark")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         report["sync"] = {str(n): sync_bench.run(int(n)) for n in args.sync_sizes.split(",")}
     if "startup" in only:
         report["startup"] = startup_bench.run()
+    if "intake" in only:
+        report["intake"] = intake_bench.run(args.list_cases)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
     if args.out:
