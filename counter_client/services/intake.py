@@ -11,6 +11,7 @@ exactly the same way whichever way it arrives.
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +47,8 @@ from offline_cache.cases import CaseFilter, CaseRow, CaseStore
 from .catalogue import CatalogueService
 
 log = logging.getLogger(__name__)
+
+WARN_FREE_FACTOR = 2  # warn when free space is below twice the reserve the blob store keeps
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,21 @@ class IntakeService:
         return msgspec.structs.replace(updated, materials=self._checklist(updated))
 
     def _checklist(self, case: Case) -> list[MaterialEntry]:
-        guides = [self._pinned_guide(item) for item in case.items]
-        return build_checklist(guides, case.materials, with_agent=case.agent is not None)
-
-    def _pinned_guide(self, item: CaseItem) -> Guide:
-        guide = self.guide_for(item.code)
-        if guide.version != item.version:
-            log.info("guide %s changed from version %s to %s since intake", item.code, item.version, guide.version)
-        return guide
+        """The checklist of the case's items; the lines of an item whose guide has since left the
+        catalogue are kept as recorded (``problems`` then says the item must go)."""
+        guides, gone = [], set()
+        for item in case.items:
+            guide = self.catalogue.guide(item.code)
+            if guide is None:
+                gone.add(item.code)
+                continue
+            if guide.version != item.version:
+                log.info("guide %s changed from version %s to %s since intake", item.code, item.version, guide.version)
+            guides.append(guide)
+        lines = build_checklist(guides, case.materials, with_agent=case.agent is not None)
+        known = {m.key for m in lines}
+        kept = [m for m in case.materials if m.key not in known and set(m.items) & gone]
+        return lines + kept
 
     # -- scans --------------------------------------------------------------------------------------
     def add_scan(self, case: Case, key: str, page: bytes) -> Case:
@@ -176,9 +186,24 @@ class IntakeService:
     def scan(self, sha256: str) -> bytes:
         return self.blobs.get(sha256)
 
+    def disk_warning(self) -> str | None:
+        """A warning while there is still room: below twice the reserve new scans will soon be
+        refused (the blob store refuses them below the reserve itself)."""
+        free = shutil.disk_usage(self.blobs.root).free
+        keep = self.blobs.min_free_bytes
+        if free < WARN_FREE_FACTOR * keep:
+            return (f"磁盘剩余空间不多（约 {free // 2**20} MB）：低于 {keep // 2**20} MB 时将不能再保存扫描件，"
+                    "请尽快清理磁盘或联系技术支持。")
+        return None
+
     # -- confirmation -------------------------------------------------------------------------------
     def problems(self, case: Case) -> list[Problem]:
-        return case_problems(case, self._known_area)
+        problems = case_problems(case, self._known_area)
+        for i, item in enumerate(case.items):
+            if self.catalogue.guide(item.code) is None:
+                problems.append(Problem(f"items.{i}", f"事项“{item.name}”（{item.code}）已不在本地目录中（可能已被撤销），"
+                                                     "请删除该事项或更新目录后重新选择。"))
+        return problems
 
     def notice(self, case: Case) -> list[MaterialEntry]:
         """The 一次性告知 of ``case``: what is missing or wrong."""

@@ -211,3 +211,31 @@ def test_store_refuses_a_second_collection(intake):
 
 def test_keyring_environment_is_the_test_one():
     assert os.environ["PYTHON_KEYRING_BACKEND"].endswith("MemoryKeyring")
+
+
+def test_item_withdrawn_from_the_catalogue_is_named(intake):
+    case = intake.add_item(intake.new_case(), "SB-440305")
+    intake.save_draft(case)
+    with intake.catalogue.store.update() as update:  # the platform withdrew the item
+        update.remove(["SB-440305"])
+        update.finish(2)
+    again = intake.load(case.id)
+    problems = [p.message for p in intake.problems(again)]
+    assert any("已不在本地目录中" in p for p in problems)
+    assert intake.remove_item(again, "SB-440305").items == []
+
+
+def test_disk_warning_before_refusal(intake, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    assert intake.disk_warning() is None or "磁盘" in intake.disk_warning()
+    intake.blobs.min_free_bytes = 100 * 2**20
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 0, 150 * 2**20))
+    assert "磁盘剩余空间不多" in intake.disk_warning()
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 0, 50 * 2**20))
+    case = intake.add_item(intake.new_case(), "SB-440305")
+    with pytest.raises(UserError) as info:
+        intake.add_scan(case, case.materials[0].key, b"x" * 1000)
+    assert "磁盘空间不足" in info.value.message
