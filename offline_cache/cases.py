@@ -28,6 +28,7 @@ import sqlite_utils
 from counter_client.domain.case import Case
 from counter_client.domain.errors import StoreError
 
+from . import outbox
 from .crypto import KIND_ID_NUMBER, KIND_NAME, KIND_PHONE, Cipher, field_context
 from .db import Store
 
@@ -74,6 +75,9 @@ def m002_consultations(db: sqlite_utils.Database) -> None:
     """Consultations recorded at the window (an item this hall may not collect for, a question)."""
     db.execute("CREATE TABLE consultation (id INTEGER PRIMARY KEY, at TEXT NOT NULL, clerk TEXT NOT NULL,"
                " item_code TEXT NOT NULL, item_name TEXT NOT NULL, handling_region TEXT NOT NULL, note BLOB NOT NULL)")
+
+
+outbox.migrate(MIGRATIONS)
 
 
 def open_store(path: str | Path) -> Store:
@@ -186,6 +190,7 @@ class CaseStore:
             if prepare is not None:
                 collected = prepare(collected, receipt_no)
             self._save(db, collected, clerk, "确认收件", {"receipt_no": receipt_no})
+            outbox.enqueue_in(db, "case", receipt_no, collected.id)  # collected and queued in one commit
         return collected
 
     def void(self, case_id: str, reason: str, clerk: str) -> Case:

@@ -1,0 +1,189 @@
+"""The outbox: what must reach the platform, with durable delivery states.
+
+States (platform.md, sync rule 2)::
+
+    queued ──> sending ──> acked
+                  │  └──> rejected        (the platform refused it for good: conflict, invalid)
+                  ├──> retry_wait         (network trouble, 5xx, 429: try again at next_attempt_at)
+                  └──> in_doubt           (sent, no answer: ask the platform before any resend)
+    held                                  (a supervisor put it aside; nothing is sent)
+
+An item found in ``sending`` when the outbox opens was interrupted by a crash or a kill: it
+becomes ``in_doubt``, never silently ``queued`` again. Only one sender works at a time: a lease
+row taken in a write transaction, valid for a while and renewed while sending, so a crashed
+sender's lease simply runs out. Nothing here is ever deleted before it is acknowledged
+(rule 10). The outbox lives in the cases file (``synchronous=FULL``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .db import Store
+
+STATES = ("queued", "sending", "acked", "in_doubt", "retry_wait", "rejected", "held")
+STATE_LABELS = {"queued": "待上传", "sending": "上传中", "acked": "已送达", "in_doubt": "待确认",
+                "retry_wait": "等待重试", "rejected": "被退回", "held": "暂停"}
+DUE_STATES = ("queued", "in_doubt", "retry_wait")
+LEASE_SECONDS = 120.0
+
+
+def migrate(migrations: sqlite_utils.Migrations) -> None:
+    """Register the outbox tables with the cases file's migrations."""
+
+    @migrations(name="m003_outbox")
+    def m003_outbox(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL UNIQUE,"
+                   " case_id TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+                   " created_at REAL NOT NULL, updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL DEFAULT 0,"
+                   " last_error TEXT NOT NULL DEFAULT '', last_error_log TEXT NOT NULL DEFAULT '',"
+                   " payload_hash TEXT NOT NULL DEFAULT '', acked_at REAL, ack TEXT NOT NULL DEFAULT '{}',"
+                   " held_by TEXT NOT NULL DEFAULT '')")
+        db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
+        db.execute("CREATE TABLE sender_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL,"
+                   " expires_at REAL NOT NULL)")
+
+
+def enqueue_in(db: sqlite_utils.Database, kind: str, key: str, case_id: str, now: float | None = None) -> None:
+    """Queue inside the caller's transaction (a case is collected and queued in one commit)."""
+    now = time.time() if now is None else now
+    db.execute("INSERT INTO outbox (kind, key, case_id, state, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)"
+               " ON CONFLICT(key) DO NOTHING", [kind, key, case_id, now, now])
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str  # case | supplement
+    key: str  # receipt number, or the supplement id
+    case_id: str
+    state: str
+    attempts: int
+    created_at: float
+    next_attempt_at: float
+    last_error: str
+    payload_hash: str
+    acked_at: float | None
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+_COLUMNS = "id, kind, key, case_id, state, attempts, created_at, next_attempt_at, last_error, payload_hash, acked_at"
+
+
+class Outbox:
+    """Delivery states of queued items (one instance per thread that uses it)."""
+
+    def __init__(self, store: Store, clock=time.time):
+        self.store = store
+        self._clock = clock
+
+    # -- queueing ----------------------------------------------------------------------------------
+    def enqueue(self, kind: str, key: str, case_id: str) -> None:
+        """Queue an item (idempotent: a key already queued stays as it is)."""
+        with self.store.write() as db:
+            enqueue_in(db, kind, key, case_id, self._clock())
+
+    # -- the sender's side ---------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Items left in ``sending`` by a crash become ``in_doubt``; returns how many."""
+        with self.store.write() as db:
+            cur = db.conn.execute("UPDATE outbox SET state = 'in_doubt', updated_at = ? WHERE state = 'sending'",
+                                  [self._clock()])
+            return cur.rowcount
+
+    def acquire(self, owner: str, seconds: float = LEASE_SECONDS) -> bool:
+        """Take (or renew) the single sender lease; False when another live sender holds it."""
+        now = self._clock()
+        try:
+            with self.store.write() as db:
+                row = db.execute("SELECT owner, expires_at FROM sender_lease WHERE id = 1").fetchone()
+                if row and row[0] != owner and row[1] > now:
+                    return False
+                db.execute("INSERT INTO sender_lease VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                           " owner = excluded.owner, expires_at = excluded.expires_at", [owner, now + seconds])
+                return True
+        except sqlite3.OperationalError:
+            return False
+
+    def release(self, owner: str) -> None:
+        with self.store.write() as db:
+            db.execute("DELETE FROM sender_lease WHERE id = 1 AND owner = ?", [owner])
+
+    def due(self, limit: int = 50) -> list[OutboxItem]:
+        """Items to work on now, oldest first (in-doubt ones first: they block nothing but must be settled)."""
+        rows = self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('queued', 'in_doubt', 'retry_wait') AND next_attempt_at <= ?"
+            " ORDER BY CASE state WHEN 'in_doubt' THEN 0 ELSE 1 END, id LIMIT ?", [self._clock(), limit]).fetchall()
+        return [OutboxItem(*r) for r in rows]
+
+    def mark_sending(self, item_id: int, payload_hash: str) -> None:
+        """Before the request that commits the item leaves: from here on a lost answer is doubt."""
+        self._set(item_id, "sending", attempts_delta=1, payload_hash=payload_hash)
+
+    def mark_acked(self, item_id: int, ack: dict) -> None:
+        now = self._clock()
+        with self.store.write() as db:
+            db.execute("UPDATE outbox SET state = 'acked', acked_at = ?, updated_at = ?, ack = ?, last_error = '',"
+                       " last_error_log = '' WHERE id = ?", [now, now, json.dumps(ack, ensure_ascii=False), item_id])
+
+    def mark_retry(self, item_id: int, delay_s: float, message: str, log: str, in_doubt: bool = False) -> None:
+        state = "in_doubt" if in_doubt else "retry_wait"
+        self._set(item_id, state, next_attempt_at=self._clock() + max(0.0, delay_s), last_error=message,
+                  last_error_log=log)
+
+    def mark_rejected(self, item_id: int, message: str, log: str) -> None:
+        self._set(item_id, "rejected", last_error=message, last_error_log=log)
+
+    def _set(self, item_id: int, state: str, attempts_delta: int = 0, **fields) -> None:
+        sets = ["state = ?", "updated_at = ?", "attempts = attempts + ?"]
+        values: list = [state, self._clock(), attempts_delta]
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            values.append(value)
+        with self.store.write() as db:
+            db.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", values + [item_id])
+
+    # -- the clerk's and supervisor's side ------------------------------------------------------------
+    def retry_now(self, item_id: int) -> None:
+        """Try again at the next pass (a rejected item stays rejected: it needs a decision)."""
+        with self.store.write() as db:
+            db.execute("UPDATE outbox SET next_attempt_at = 0, state = CASE state WHEN 'held' THEN 'queued'"
+                       " ELSE state END, held_by = '' WHERE id = ? AND state IN ('retry_wait', 'in_doubt', 'queued',"
+                       " 'held')", [item_id])
+
+    def hold(self, item_id: int, by: str) -> None:
+        """Put an item aside (supervisor); an in-doubt item cannot be held: it must be settled."""
+        with self.store.write() as db:
+            db.execute("UPDATE outbox SET state = 'held', held_by = ?, updated_at = ? WHERE id = ?"
+                       " AND state IN ('queued', 'retry_wait')", [by, self._clock(), item_id])
+
+    # -- reading --------------------------------------------------------------------------------------
+    def items(self, states: tuple[str, ...] = STATES, limit: int = 500) -> list[OutboxItem]:
+        marks = ", ".join("?" * len(states))
+        rows = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?",
+                                     [*states, limit]).fetchall()
+        return [OutboxItem(*r) for r in rows]
+
+    def item(self, key: str) -> OutboxItem | None:
+        row = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?", [key]).fetchone()
+        return OutboxItem(*row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.store.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+    def oldest_unsent_age(self) -> float | None:
+        row = self.store.db.execute("SELECT min(created_at) FROM outbox WHERE state NOT IN ('acked', 'rejected')").fetchone()
+        return None if row[0] is None else max(0.0, self._clock() - row[0])
+
+    def acked_between(self, start: float, end: float) -> list[OutboxItem]:
+        rows = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state = 'acked' AND acked_at >= ? AND"
+                                     " acked_at < ? ORDER BY acked_at", [start, end]).fetchall()
+        return [OutboxItem(*r) for r in rows]
