@@ -27,14 +27,21 @@ from PySide6.QtWidgets import QApplication
 from counter_client import __version__
 from counter_client.background.catalogue_refresh import CatalogueRefresher
 from counter_client.background.connection_monitor import ConnectionMonitor
+from counter_client.background.service_opener import ServiceOpener
 from counter_client.background.tasks import TaskRunner
 from counter_client.context import Context, build_context
 from counter_client.errors import UserError
 from counter_client.paths import font_path, resource
 from counter_client.services.connection import State, Status
+from counter_client.settings import Settings
+from counter_client.ui.cases.page import CasesPage
 from counter_client.ui.catalogue.page import CataloguePage
 from counter_client.ui.dialogs import ErrorPresenter
+from counter_client.ui.intake.page import IntakePage
+from counter_client.ui.intake.tools import ScanTools
 from counter_client.ui.main_window import MainWindow
+from counter_client.ui.receipt_field import ScannerBurst
+from counter_client.ui.setup_dialog import FirstRunDialog
 from counter_client.ui.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
@@ -89,7 +96,8 @@ def style_sheet(body_px: int) -> str:
     except (FileNotFoundError, OSError) as exc:
         log.error("style sheet unavailable: %s", exc)
         return ""
-    sizes = {"@BODY@": body_px, "@SMALL@": body_px - 2, "@LARGE@": body_px + 2, "@TITLE@": body_px + 4}
+    sizes = {"@BODY@": body_px, "@SMALL@": body_px - 2, "@LARGE@": body_px + 2, "@TITLE@": body_px + 4,
+             "@RECEIPT@": body_px * 2 + 4}
     for token, value in sizes.items():
         text = text.replace(token, str(value))
     return text
@@ -135,6 +143,46 @@ def apply_look(qapp: QApplication, large_font: bool = False) -> Look:
     return Look(loaded, family, body_px, style, bool(sheet))
 
 
+# -- scanning, handed to the intake page ------------------------------------------------------------
+def make_scan_tools(settings: Settings) -> ScanTools:
+    """The importer, the folder watch and the document camera for the intake page (the page
+    itself never imports ``scanning``). The camera module (Qt Multimedia) loads on first use."""
+    from counter_client.scanning import importer
+    from counter_client.scanning.watch import FolderWatch
+
+    max_bytes = settings.get("scans.max_file_mb") * 2**20
+
+    def import_many(paths, progress=None, cancelled=None):
+        return importer.import_many(paths, max_bytes=max_bytes, progress=progress, cancelled=cancelled)
+
+    def cameras():
+        from counter_client.scanning import camera
+
+        return camera.cameras()
+
+    def make_capture(parent):
+        from counter_client.scanning import camera
+
+        return camera.CameraCapture(parent=parent)
+
+    def normalise_frame(frame):
+        from counter_client.scanning import camera
+
+        return camera.normalise_frame(frame)
+
+    return ScanTools(import_many=import_many, suffixes=frozenset(importer.SUPPORTED_SUFFIXES), cameras=cameras,
+                     make_capture=make_capture, normalise_frame=normalise_frame,
+                     make_watch=lambda folder: FolderWatch(folder),
+                     # the words of scanning.camera.NO_CAMERA, not imported here: Qt Multimedia loads on first use
+                     no_camera_message="没有找到高拍仪或摄像头。请确认设备的 USB 线已插好、电源已打开，然后重试。")
+
+
+def terminal_missing(settings: Settings) -> bool:
+    """Outside training, the hall code and terminal number must be set before intake."""
+    hall = settings.hall()
+    return not settings.training and not (hall["hall.township_code"] and hall["hall.terminal"])
+
+
 # -- the catalogue as the GUI reads it --------------------------------------------------------------
 class Gui:
     """Every Qt object of one run, built in order and wired; ``shutdown`` undoes ``start``."""
@@ -157,10 +205,15 @@ class Gui:
         self.catalogue_page = CataloguePage(
             self.runner, context.catalogue, self.refresher,
             hall_region=hall["hall.region_code"] or None)
-        self.window = MainWindow({"catalogue": self.catalogue_page}, hall, context.training,
-                                 self.status_bar)
+        self.intake_page = IntakePage(self.runner, context.catalogue, make_scan_tools(settings), hall,
+                                      watch_folder=settings.get("scans.watch_folder"))
+        self.cases_page = CasesPage(self.runner, context.catalogue)
+        self.window = MainWindow({"catalogue": self.catalogue_page, "intake": self.intake_page,
+                                  "cases": self.cases_page}, hall, context.training, self.status_bar)
         self.window.resize(*DEFAULT_WINDOW_SIZE)
         self.errors.set_window(self.window)
+        self.opener = ServiceOpener(self.runner, self._open_intake)
+        self._wire_cases()
 
         self.monitor.connection_did_change.connect(self.status_bar.show_connection)
         self.monitor.connection_did_change.connect(self._connection_changed)
@@ -183,13 +236,124 @@ class Gui:
         self.monitor.publish()
         self.refresher.load_info()
 
+    # -- cases: intake, the case list, the receipt field, first-run set-up -------------------------
+    def _wire_cases(self) -> None:
+        intake, cases, window = self.intake_page, self.cases_page, self.window
+        self.opener.service_did_open.connect(self._intake_opened)
+        self.opener.service_did_fail.connect(self._intake_failed)
+        self.catalogue_page.intake_was_requested.connect(self.start_intake)
+        intake.case_did_collect.connect(lambda _case: cases.refresh())
+        intake.case_view_was_requested.connect(self.show_case)
+        intake.drafts_view_was_requested.connect(lambda: (window.show_page("cases"), cases.show_drafts()))
+        intake.setup_was_requested.connect(self.ask_setup)
+        intake.retry_was_requested.connect(self.opener.open)
+        cases.draft_open_was_requested.connect(self.continue_draft)
+        cases.draft_did_discard.connect(intake.draft_was_discarded)
+        window.receipt_field.receipt_was_entered.connect(self.find_receipt)
+        self.scanner_burst = ScannerBurst(window.receipt_field)
+        self.qapp.installEventFilter(self.scanner_burst)
+
+    def open_cases(self) -> None:
+        """Open the case store (on the runner); outside training a missing terminal set-up is asked first."""
+        if terminal_missing(self.context.settings):
+            message = self.tr("本机尚未设置大厅编码和终端号，暂不能收件。请点击下方按钮填写（每台电脑的终端号须不同）。")
+            self.intake_page.set_unavailable(message, can_set_up=True)
+            self.cases_page.set_unavailable(message)
+            self.ask_setup()
+            return
+        self.opener.open()
+
+    def _open_intake(self):
+        """Runner: the terminal identity first (so a missing set-up opens nothing), then the store."""
+        self.context.terminal()
+        return self.context.intake()
+
+    def _intake_opened(self, service) -> None:
+        self.intake_page.set_service(service)
+        self.cases_page.set_service(service)
+        for notice in self.context.notices:
+            self.window.show_notice(notice)
+
+    def _intake_failed(self, message: str) -> None:
+        setup = terminal_missing(self.context.settings)
+        self.intake_page.set_unavailable(message, can_set_up=setup)
+        self.cases_page.set_unavailable(message)
+
+    def start_intake(self, code: str) -> None:
+        self.intake_page.start_with_item(code)
+        self.window.show_page("intake")
+
+    def continue_draft(self, case_id: str) -> None:
+        self.intake_page.open_draft(case_id)
+        self.window.show_page("intake")
+
+    def show_case(self, case_id: str) -> None:
+        self.window.show_page("cases")
+        self.cases_page.show_case(case_id)
+
+    def find_receipt(self, text: str) -> None:
+        """A scanned or typed receipt number: open its case in the case list, or say why not."""
+        field = self.window.receipt_field
+        service = self.opener.service
+        if service is None:
+            field.show_message(self.opener.error or self.tr("办件数据尚未打开，请稍候再试。"))
+            return
+
+        def found(case) -> None:
+            if case is None:
+                field.show_message(self.tr("本机没有这个收件编号的办件"))
+                return
+            field.found()
+            self.show_case(case.id)
+
+        def failed(exc: BaseException) -> None:
+            field.show_message(exc.message if isinstance(exc, UserError) else self.tr("查找出错，已记录到日志。"))
+
+        (self.runner.op(lambda job: service.find_receipt(text))
+         .on_success(found).on_failure(failed).run())
+
+    def ask_setup(self) -> None:
+        """First-run set-up (a decision): hall code and terminal number."""
+        if getattr(self, "setup_dialog", None) is not None and self.setup_dialog.isVisible():
+            return
+        settings = self.context.settings
+        current = {k: settings.get(k) for k in ("hall.township_code", "hall.terminal", "hall.name", "hall.window",
+                                                "clerk.name")}
+        dialog = FirstRunDialog(current, self.window)
+        dialog.setup_was_chosen.connect(self.save_setup)
+        self.setup_dialog = dialog
+        dialog.open()
+
+    def save_setup(self, values: dict) -> None:
+        settings = self.context.settings
+        try:
+            for key, value in values.items():
+                settings.set(key, value)
+            if not settings.get("hall.region_code"):
+                settings.set("hall.region_code", values["hall.township_code"][:6])
+        except ValueError as exc:
+            self.errors.show_user_error(str(exc))
+            return
+
+        def saved(_result) -> None:
+            hall = settings.hall()
+            self.window.top_bar.set_hall(hall)
+            self.intake_page.set_hall(hall)
+            self.context.catalogue.hall_region = hall["hall.region_code"] or None
+            self.opener.open()
+
+        (self.runner.op(lambda job: settings.save())
+         .on_success(saved).run())
+
     # -- start and stop ----------------------------------------------------------------------
     def start(self) -> None:
-        """Start the clock, the training platform (training mode), probing and auto-refresh."""
+        """Start the clock, the training platform (training mode), probing and auto-refresh;
+        open the case store (or ask for the first-run set-up)."""
         if self._started:
             return
         self._started = True
         self.status_bar.start_clock()
+        self.open_cases()
         if self.context.settings.problems:  # a broken settings file: the clerk learns what was reset
             self.errors.show_user_error("\n".join(self.context.settings.problems))
         if self.context.training:
@@ -212,9 +376,12 @@ class Gui:
         log.info("shutting down the window")
         self._auto_refresh.stop()
         self.monitor.stop()
+        self.qapp.removeEventFilter(self.scanner_burst)
+        self.intake_page.poller.stop()
         self.status_bar.stop_clock()
         self.errors.close_all()
         self.runner.shutdown()
+        self.intake_page.final_save()  # what the last autosave did not write (the runner has stopped)
         self.context.close()
 
     @staticmethod
@@ -335,7 +502,8 @@ def run_gui(data_dir: str | Path | None = None, platform_url: str | None = None,
                 test = SelfTest(gui.window, gui.catalogue_page, gui.refresher, gui.monitor, gui.errors,
                                 training=context.training, look=gui.look, expected_family=FONT_FAMILY,
                                 screenshots=Path(screenshots) if screenshots else None,
-                                timeout_s=SELF_TEST_TIMEOUT_S)
+                                timeout_s=SELF_TEST_TIMEOUT_S, intake_page=gui.intake_page,
+                                cases_page=gui.cases_page)
                 gui.window.show()
                 gui.start()
                 test.start()

@@ -87,6 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
             lambda v: None if v in ("sm4-gcm", "aes-256-gcm") else "仅支持 sm4-gcm 或 aes-256-gcm"),
     Setting("scans.min_free_mb", int, 512, "磁盘剩余空间低于此值（MB）时拒绝新的扫描件", _range(50, 100_000)),
     Setting("scans.max_file_mb", int, 200, "导入的单个材料文件大小上限（MB）", _range(1, 2000)),
+    Setting("scans.watch_folder", str, "", "扫描仪保存文件的文件夹：新文件自动加入选中的材料（留空为不监视）"),
     Setting("ui.large_font", bool, False, "大字模式（适老化）"),
     Setting("ui.language", str, "zh_CN", "界面语言", lambda v: None if v in ("zh_CN", "en") else "仅支持 zh_CN 或 en"),
 )

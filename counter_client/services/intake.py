@@ -10,6 +10,7 @@ exactly the same way whichever way it arrives.
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import msgspec
+from PIL import Image
 
 from counter_client.domain import receipt
 from counter_client.domain.case import (
@@ -41,6 +43,8 @@ from counter_client.domain.case import (
 from counter_client.domain.catalogue import Guide, TimeLimit
 from counter_client.domain.workdays import WorkCalendar
 from counter_client.errors import UserError
+from counter_client.scanning.normalize import rotate as rotate_page
+from counter_client.scanning.pages import JPEG, PNG, Page
 from offline_cache.blobs import BlobStore
 from offline_cache.cases import CaseFilter, CaseRow, CaseStore
 
@@ -186,6 +190,19 @@ class IntakeService:
     def scan(self, sha256: str) -> bytes:
         return self.blobs.get(sha256)
 
+    def rotate_scan(self, case: Case, key: str, index: int, degrees: int) -> Case:
+        """Turn page ``index`` of material ``key`` clockwise by a multiple of 90 degrees: the turned
+        page is stored as a new blob (the old one stays, content-addressed) and replaces it."""
+        material = next((m for m in case.materials if m.key == key), None)
+        if material is None or not 0 <= index < len(material.scans):
+            raise UserError("该页已不在材料中，请刷新后重试。", f"rotate: no page {index} of {key!r}")
+        old = material.scans[index]
+        turned = _rotated(self.blobs.get(old), degrees)
+        ref = self.blobs.put(turned)
+        scans = list(material.scans)
+        scans[index] = ref.sha256
+        return self.set_material(case, key, scans=scans)
+
     def disk_warning(self) -> str | None:
         """A warning while there is still room: below twice the reserve new scans will soon be
         refused (the blob store refuses them below the reserve itself)."""
@@ -197,6 +214,17 @@ class IntakeService:
         return None
 
     # -- confirmation -------------------------------------------------------------------------------
+    def due_dates(self, case: Case, day: date | None = None) -> dict[str, tuple[str, bool]]:
+        """What ``confirm`` would compute today: item code -> (ISO due date, verified)."""
+        day = day or self._now().date()
+        calendar = WorkCalendar(self.catalogue.calendar_years())
+        out = {}
+        for item in case.items:
+            dated = _with_due_date(item, day, calendar)
+            if dated.due_date:
+                out[item.code] = (dated.due_date, dated.due_verified)
+        return out
+
     def problems(self, case: Case) -> list[Problem]:
         problems = case_problems(case, self._known_area)
         for i, item in enumerate(case.items):
@@ -285,6 +313,13 @@ class IntakeService:
                 for page in read_file(Path(path)):
                     case = self.add_scan(case, material_key(given.name), page)
         return self.confirm(case)
+
+
+def _rotated(data: bytes, degrees: int) -> bytes:
+    """A stored page (normalised JPEG or PNG) turned clockwise; Pillow reads only its header here."""
+    with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+        media, (width, height) = (PNG if image.format == "PNG" else JPEG), image.size
+    return rotate_page(Page(data=data, media_type=media, width=width, height=height), degrees).data
 
 
 def _with_due_date(item: CaseItem, day: date, calendar: WorkCalendar) -> CaseItem:

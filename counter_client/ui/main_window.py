@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from counter_client.ui.icons import icon
+from counter_client.ui.receipt_field import ReceiptField
+from counter_client.ui.widgets import Banner
 
 NAV_WIDTH = 92
 NAV_ICON = 26
@@ -109,7 +111,7 @@ class NavBar(QFrame):
 
 
 class TopBar(QFrame):
-    """Hall and window name (and, in training mode, the band above them)."""
+    """Hall and window name, the clerk, the receipt field (and, in training mode, the band above)."""
 
     def __init__(self, hall: dict[str, str], training: bool, parent: QWidget | None = None):
         super().__init__(parent)
@@ -128,12 +130,21 @@ class TopBar(QFrame):
         row = QHBoxLayout(bar)
         row.setContentsMargins(16, 8, 16, 8)
         row.setSpacing(16)
-        self.hall_label = _plain_label(hall.get("hall.name") or self.tr("（未设置大厅名称）"), "HallName")
-        self.window_label = _plain_label(hall.get("hall.window") or "", "WindowName")
+        self.hall_label = _plain_label("", "HallName")
+        self.window_label = _plain_label("", "WindowName")
         row.addWidget(self.hall_label)
         row.addWidget(self.window_label)
         row.addStretch(1)
+        self.receipt = ReceiptField(bar)
+        row.addWidget(self.receipt)
         outer.addWidget(bar)
+        self.set_hall(hall)
+
+    def set_hall(self, hall: dict[str, str]) -> None:
+        self.hall_label.setText(hall.get("hall.name") or self.tr("（未设置大厅名称）"))
+        window = hall.get("hall.window") or ""
+        clerk = hall.get("clerk.name") or ""
+        self.window_label.setText("　".join(x for x in (window, clerk) if x))
 
 
 class MainWindow(QMainWindow):
@@ -162,6 +173,11 @@ class MainWindow(QMainWindow):
         outer.setSpacing(0)
         self.top_bar = TopBar(hall, training, central)
         outer.addWidget(self.top_bar)
+        self.notices = QVBoxLayout()
+        self.notices.setContentsMargins(0, 0, 0, 0)
+        self.notices.setSpacing(0)
+        outer.addLayout(self.notices)
+        self.shown_notices: list[str] = []
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -181,9 +197,26 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(lambda key=slot.key: self.show_page(key))
+        receipt_shortcut = QShortcut(QKeySequence(Qt.Key.Key_F2), self)
+        receipt_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        receipt_shortcut.activated.connect(self.top_bar.receipt.focus)
         self._current = ""
         if slots:
             self.show_page(slots[0].key)
+
+    @property
+    def receipt_field(self) -> ReceiptField:
+        return self.top_bar.receipt
+
+    def show_notice(self, text: str) -> Banner | None:
+        """A calm banner under the top bar, shown once per message for this run."""
+        if text in self.shown_notices:
+            return None
+        self.shown_notices.append(text)
+        banner = Banner(text, kind="notice", parent=self)
+        self.notices.addWidget(banner)
+        banner.show()
+        return banner
 
     @property
     def training_band(self) -> QLabel | None:

@@ -1,8 +1,10 @@
 """``--self-test``: drives the real window through its main path and reports what failed.
 
 Steps, each with a bound: the look (shipped font, style sheet); in training mode, the training
-platform answering; a catalogue refresh; a search for 身份证; the first guide opened; every page
-visited (a PNG of each, and one with the guide open, with ``--screenshots DIR``). The steps run
+platform answering; a catalogue refresh; a search for 身份证; the first guide opened; in training
+mode, intake with that guide (开始收件, an applicant typed in, every material received, the review,
+the confirmation and its receipt number, the case in the case list); every page visited (a PNG
+of each, and of the guide, the intake steps and the case, with ``--screenshots DIR``). The steps run
 from the event loop (a polling timer, no nested loops); the whole test fails after
 ``timeout_s``. Should the event loop itself hang (a blocked GUI thread: exactly what the test
 must catch), a watchdog thread ends the process with exit code 1 ``WATCHDOG_GRACE_S`` later.
@@ -49,10 +51,17 @@ class SelfTest(QObject):
 
     def __init__(self, window, catalogue_page, refresher, monitor, errors, *, training: bool, look,
                  expected_family: str, screenshots: Path | None = None, timeout_s: float = 120.0,
-                 parent: QObject | None = None):
+                 intake_page=None, cases_page=None, parent: QObject | None = None):
         super().__init__(parent)
         self.window = window
         self.page = catalogue_page
+        self.intake = intake_page
+        self.cases = cases_page
+        self._collected = None
+        self._confirm_failed = ""
+        if intake_page is not None:
+            intake_page.case_did_collect.connect(lambda case: setattr(self, "_collected", case))
+            intake_page.confirm_did_fail.connect(lambda message: setattr(self, "_confirm_failed", message))
         self.refresher = refresher
         self.monitor = monitor
         self.training = training
@@ -100,6 +109,17 @@ class SelfTest(QObject):
             Step("保存指南截图", "save the guide screenshot", lambda: self._settle(),
                  lambda: self._shot("catalogue-guide"), 10),
         ]
+        if self.intake is not None and self.training:
+            steps += [
+                Step("打开办件数据", "open the case store", lambda: None, self._intake_ready, 30),
+                Step("以该事项开始收件", "start intake with the guide", self._start_intake, self._item_added, 15),
+                Step("填写申请人和材料", "fill in the applicant and the materials", self._fill_case,
+                     lambda: self._settled_shot("intake-filled"), 15),
+                Step("核对", "review", self._review, self._review_ready, 15),
+                Step("确认收件", "confirm", self.intake.confirm if self.intake else (lambda: None),
+                     self._confirmed, 20),
+                Step("在办件中查看", "show the case in the case list", self._show_case, self._case_shown, 15),
+            ]
         for number, key in enumerate(self.window.page_keys(), start=1):
             steps.append(Step(f"打开页面 {key}", f"visit page {key}",
                               lambda k=key: (self.window.show_page(k), self._settle()),
@@ -244,6 +264,78 @@ class SelfTest(QObject):
 
     def _guide_open(self) -> bool:
         return bool(self._opened) and self.page.guide_view.code == self._opened
+
+    # -- intake ----------------------------------------------------------------------------------
+    def _intake_ready(self) -> bool | str:
+        page = self.intake
+        if page.service is not None and page.case is not None:
+            return True
+        if page.stack.currentWidget() is page.unavailable and page.unavailable.buttons:
+            return f"不能收件：{page.unavailable.text.text()} / intake unavailable"
+        return False
+
+    def _start_intake(self) -> None:
+        self.window.show_page("catalogue")
+        self.page.start_intake()
+
+    def _item_added(self) -> bool | str:
+        page = self.intake
+        if page.case is not None and page.case.items:
+            return self.window.current_page == "intake"
+        if page.items.refusal.isVisible():
+            return f"事项不可收件：{page.items.refusal_text.text()} / item not collectable"
+        return False
+
+    def _fill_case(self) -> None:
+        page = self.intake
+        form = page.applicant
+        for edit, text in ((form.name, "张三"), (form.id_number, "11010519491231002X"), (form.phone, "13800138000"),
+                           (form.address, "四川省南充市仪陇县马鞍镇人民路1号")):
+            edit.setText(text)
+            edit.textEdited.emit(text)
+        for row in page.materials.rows.values():
+            entry = next(m for m in page.case.materials if m.key == row.key)
+            if entry.necessity in (1, 3):
+                row.form.setCurrentIndex(row.form.findData("原件核验"))
+                row.pages.setValue(1)
+        page.go_to_step("applicant", focus=False)
+        self._settle()
+
+    def _settled_shot(self, name: str) -> bool | str:
+        return self._shot(name)
+
+    def _review(self) -> None:
+        self.intake.autosaver.flush()
+        self.intake.go_to_step("review", focus=False)
+        self._settle()
+
+    def _review_ready(self) -> bool | str:
+        page = self.intake
+        if page.autosaver.pending or page.ops.busy or page.check is None:
+            return False
+        if page.check.problems:
+            return "核对未通过：" + "；".join(p.message for p in page.check.problems) + " / review found problems"
+        return self._shot("intake-review")
+
+    def _confirmed(self) -> bool | str:
+        if self._confirm_failed:
+            return f"确认收件失败：{self._confirm_failed} / confirm failed"
+        if self._collected is None or self.intake.stack.currentWidget() is not self.intake.receipt_scroll:
+            return False
+        if not self.intake.receipt.number.text():
+            return "没有收件编号 / no receipt number shown"
+        return self._shot("intake-receipt")
+
+    def _show_case(self) -> None:
+        self.window.show_page("cases")
+        self.cases.show_case(self._collected.id)
+        self._settle()
+
+    def _case_shown(self) -> bool | str:
+        data = self.cases.detail.data
+        if data is None or data.case.id != self._collected.id:
+            return False
+        return self._shot("cases-detail")
 
     def _page_visible(self, number: int, key: str) -> bool | str:
         if self.window.current_page != key:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QInputMethodEvent, QTextTable
+from PySide6.QtGui import QGuiApplication, QTextTable
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from counter_client.services.catalogue import CatalogueService
@@ -17,6 +17,7 @@ from counter_client.ui.catalogue.guide_view import MATERIAL_COLUMNS, GuideView
 from counter_client.ui.status_bar import StatusBar
 from tests import factories as f
 from tests.gui.conftest import MATERIALS, fill_catalogue, make_page, sample_guides
+from tests.gui.intake_helpers import type_text
 
 pytestmark = pytest.mark.gui
 
@@ -25,17 +26,6 @@ SECTIONS = ("基本信息", "受理条件", "申请材料", "办理流程", "办
 
 def names(page) -> list[str]:
     return [h.name for h in page.model.hits]
-
-
-def type_text(qtbot, widget, text: str) -> None:
-    """Type like a clerk: ASCII through key events, Chinese as an input method commits it."""
-    for ch in text:
-        if ch.isascii():
-            qtbot.keyClick(widget, ch)
-        else:
-            event = QInputMethodEvent("", [])
-            event.setCommitString(ch)
-            QApplication.sendEvent(widget, event)
 
 
 def type_query(qtbot, page, text: str) -> None:

@@ -26,4 +26,6 @@ def test_self_test_passes_and_saves_a_screenshot_per_page(tmp_path):
     assert "自检通过" in proc.stdout
     names = sorted(p.name for p in shots.glob("*.png"))
     assert "catalogue-guide.png" in names and "page-01-catalogue.png" in names
+    assert {"intake-filled.png", "intake-review.png", "intake-receipt.png", "cases-detail.png",
+            "page-02-intake.png", "page-03-cases.png"} <= set(names)  # intake through to the case list
     assert all((shots / n).stat().st_size > 10_000 for n in names)

@@ -144,9 +144,11 @@ class GuideView(QWidget):
 
     Signals:
         code_was_copied(str code): the 业务办理项编码 went to the clipboard.
+        intake_was_requested(str code): 开始收件 with this item.
     """
 
     code_was_copied = Signal(str)
+    intake_was_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -180,6 +182,11 @@ class GuideView(QWidget):
         self.copy_button.clicked.connect(self.copy_code)
         row.addWidget(self.copy_button)
         row.addStretch(1)
+        self.start_button = QPushButton(self.tr("开始收件（Ctrl+N）"), header)
+        self.start_button.setObjectName("Primary")
+        self.start_button.setToolTip(self.tr("以这个事项开始收件"))
+        self.start_button.clicked.connect(self._start_intake)
+        row.addWidget(self.start_button)
         head.addLayout(row)
         self.collectable_label = QLabel(header)  # why this window may collect, or that it may not
         self.collectable_label.setObjectName("Collectable")
@@ -247,6 +254,10 @@ class GuideView(QWidget):
             return
         QGuiApplication.clipboard().setText(self.document.guide.code)
         self.code_was_copied.emit(self.document.guide.code)
+
+    def _start_intake(self) -> None:
+        if self.document is not None:
+            self.intake_was_requested.emit(self.document.guide.code)
 
     def scroll_page(self, pages: int) -> None:
         bar = self.browser.verticalScrollBar()

@@ -7,7 +7,7 @@ refreshed: searches read the old catalogue until the new one is committed.
 
 Keyboard: Ctrl+F / F3 focus the search box; ↑/↓ in the box move through the results; Enter
 opens the selected guide; PageUp/PageDown scroll the guide; Esc returns to the search box;
-F5 refreshes the catalogue.
+F5 refreshes the catalogue; Ctrl+N starts intake with the guide on screen.
 """
 
 from __future__ import annotations
@@ -69,11 +69,13 @@ class CataloguePage(QWidget):
         search_did_finish(str query, int count): results for ``query`` are on screen.
         guide_did_open(str code): a guide is shown.
         options_did_load(): the filter choices were (re)loaded.
+        intake_was_requested(str code): 开始收件 (Ctrl+N) with the guide on screen (or the selected hit).
     """
 
     search_did_finish = Signal(str, int)
     guide_did_open = Signal(str)
     options_did_load = Signal()
+    intake_was_requested = Signal(str)
 
     def __init__(self, runner: TaskRunner, catalogue: CatalogueApi, refresher: CatalogueRefresher,
                  hall_region: str | None = None, parent: QWidget | None = None):
@@ -173,6 +175,10 @@ class CataloguePage(QWidget):
         refresh = QShortcut(QKeySequence(Qt.Key.Key_F5), self)
         refresh.setContext(Qt.ShortcutContext.WindowShortcut)
         refresh.activated.connect(self._refresh_clicked)
+        start = QShortcut(QKeySequence("Ctrl+N"), self)
+        start.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        start.activated.connect(self.start_intake)
+        self.guide_view.intake_was_requested.connect(self.intake_was_requested)
 
         refresher.refresh_did_start.connect(self._refresh_started)
         refresher.refresh_did_end.connect(self._refresh_ended)
@@ -227,6 +233,15 @@ class CataloguePage(QWidget):
         if hit is not None:
             self._select(row)
             self.open_guide(hit.code)
+
+    def start_intake(self) -> None:
+        """Ctrl+N: start intake with the guide on screen, else the selected result."""
+        code = self.guide_view.code
+        if not code:
+            hit = self.model.hit(self.selected_row())
+            code = hit.code if hit is not None else ""
+        if code:
+            self.intake_was_requested.emit(code)
 
     def open_guide(self, code: str) -> None:
         (self._runner.op(lambda job: self._read_guide(job, code))

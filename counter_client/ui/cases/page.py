@@ -1,0 +1,353 @@
+"""The case list (办件): filters, a table, and the detail of the selected case.
+
+The list is read on the task runner (the store returns at most ``CaseFilter.limit`` rows,
+newest first, decrypting the applicant's name of those rows only), so the page stays fast with
+tens of thousands of cases. Look-up by ID number, phone or name is exact: the store keeps keyed
+hashes, not the values. The detail (the case and its events) is read on the runner too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from counter_client.background.tasks import TaskRunner
+from counter_client.domain.identity import normalize_id
+from counter_client.errors import UserError
+from counter_client.services.intake import CaseFilter
+from counter_client.ui.cases.detail import CaseDetail, CaseDetailData
+from counter_client.ui.cases.dialogs import DiscardDraftDialog, VoidDialog
+from counter_client.ui.cases.model import CaseListModel, grouped
+from counter_client.ui.widgets import FieldMessage, InPlaceMessage, em, plain_label
+
+log = logging.getLogger(__name__)
+
+LIST_KEY = "cases-list"
+DETAIL_KEY = "cases-detail"
+FILTER_DEBOUNCE_MS = 250
+LIST_LIMIT = 500
+_SEPARATORS = re.compile(r"[\s\-]+")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{9,11}$")
+
+
+def person_filter(text: str) -> tuple[str, str]:
+    """What a typed look-up is: ("applicant_id" | "phone" | "name", value), or ("", "").
+
+    A mobile or landline number is a phone; anything else with digits in it (ID cards, permits,
+    passports, credit codes) is a document number; the rest is a name."""
+    value = text.strip()
+    if not value:
+        return "", ""
+    digits = _SEPARATORS.sub("", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if _MOBILE.match(digits) or _LANDLINE.match(digits):
+        return "phone", digits
+    compact = normalize_id(value)
+    if compact.isascii() and compact.isalnum() and any(c.isdigit() for c in compact):
+        return "applicant_id", compact
+    return "name", value
+
+
+class CasesPage(QWidget):
+    """办件.
+
+    Signals:
+        list_did_load(int count)
+        detail_did_show(str case_id)
+        draft_open_was_requested(str case_id)
+        case_did_void(object case)
+        draft_did_discard(str case_id)
+    """
+
+    list_did_load = Signal(int)
+    detail_did_show = Signal(str)
+    draft_open_was_requested = Signal(str)
+    case_did_void = Signal(object)
+    draft_did_discard = Signal(str)
+
+    def __init__(self, runner: TaskRunner, catalogue: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("CasesPage")
+        self._runner = runner
+        self._catalogue = catalogue
+        self.service: Any = None
+        self._select_after_load = ""
+        self._today = dt.date.today
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.stack = QStackedWidget(self)
+        outer.addWidget(self.stack)
+        self.unavailable = InPlaceMessage(self)
+        self.unavailable.show_message(self.tr("正在打开办件数据…"), "")
+        self.stack.addWidget(self.unavailable)
+
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(14, 10, 14, 8)
+        layout.setSpacing(8)
+        filters = QHBoxLayout()
+        filters.setSpacing(8)
+        filters.addWidget(plain_label(self.tr("办件"), "PageTitle", page))
+        self.today = QCheckBox(self.tr("今天"), page)
+        self.today.setChecked(True)
+        self.today.toggled.connect(self._filters_changed)
+        filters.addWidget(self.today)
+        self.state = QComboBox(page)
+        for label, value in ((self.tr("全部状态"), None), (self.tr("草稿"), "draft"),
+                             (self.tr("已收件"), "collected"), (self.tr("已作废"), "void")):
+            self.state.addItem(label, value)
+        self.state.currentIndexChanged.connect(self._filters_changed)
+        filters.addWidget(self.state)
+        self.item_code = QLineEdit(page)
+        self.item_code.setPlaceholderText(self.tr("事项编码"))
+        self.item_code.setClearButtonEnabled(True)
+        self.item_code.setFixedWidth(em(self, 11))
+        self.item_code.textChanged.connect(self._filters_changed)
+        filters.addWidget(self.item_code)
+        self.person = QLineEdit(page)
+        self.person.setObjectName("PersonFilter")
+        self.person.setPlaceholderText(self.tr("申请人证件号码、手机号或姓名（须完整）"))
+        self.person.setClearButtonEnabled(True)
+        self.person.textChanged.connect(self._filters_changed)
+        filters.addWidget(self.person, 1)
+        self.refresh_button = QPushButton(self.tr("刷新"), page)
+        self.refresh_button.clicked.connect(self.refresh)
+        filters.addWidget(self.refresh_button)
+        layout.addLayout(filters)
+        self.summary = FieldMessage(page)
+        layout.addWidget(self.summary)
+
+        self.model = CaseListModel(self)
+        self.table = QTableView(page)
+        self.table.setObjectName("CaseTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, em(self, 15))
+        self.table.setColumnWidth(1, em(self, 4))
+        self.table.setColumnWidth(2, em(self, 6.5))
+        self.table.setColumnWidth(3, em(self, 6))
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._row_chosen(current.row()))
+        self.table.activated.connect(lambda index: self._row_activated(index.row()))
+
+        self.detail = CaseDetail(page)
+        self.detail.continue_was_requested.connect(self.draft_open_was_requested)
+        self.detail.void_was_requested.connect(self._ask_void)
+        self.detail.discard_was_requested.connect(self._ask_discard)
+        detail_scroll = QScrollArea(page)
+        detail_scroll.setObjectName("DetailScroll")
+        detail_scroll.setWidgetResizable(True)
+        detail_scroll.setWidget(self.detail)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, page)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(detail_scroll)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout.addWidget(self.splitter, 1)
+        self.stack.addWidget(page)
+        self.page = page
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.refresh)
+
+    # -- service ----------------------------------------------------------------------------------
+    def set_service(self, service: Any) -> None:
+        self.service = service
+        self.stack.setCurrentWidget(self.page)
+        self.refresh()
+
+    def set_unavailable(self, message: str) -> None:
+        self.unavailable.show_message(self.tr("现在不能查看办件"), message)
+        self.stack.setCurrentWidget(self.unavailable)
+
+    def page_shown(self) -> None:
+        if self.service is not None:
+            self.refresh()
+            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- filters and list -------------------------------------------------------------------------
+    def current_filter(self) -> CaseFilter:
+        kind, value = person_filter(self.person.text())
+        extra = {kind: value} if kind else {}
+        return CaseFilter(day=self._today().isoformat() if self.today.isChecked() else None,
+                          state=self.state.currentData(), item_code=self.item_code.text().strip() or None,
+                          limit=LIST_LIMIT, **extra)
+
+    def _filters_changed(self, *_args) -> None:
+        self._debounce.start()
+
+    def refresh(self) -> None:
+        """Read the list for the current filters (on the runner)."""
+        self._debounce.stop()
+        if self.service is None:
+            return
+        f = self.current_filter()
+        service = self.service
+        (self._runner.op(lambda job: service.list(f))
+         .superseding(LIST_KEY)
+         .on_success(lambda rows: self._show_rows(f, rows))
+         .on_failure(lambda exc: self.summary.set_live(
+             exc.message if isinstance(exc, UserError) else self.tr("读取办件列表出错，已记录到日志。"), "error"))
+         .run())
+
+    def _show_rows(self, f: CaseFilter, rows: list) -> None:
+        selected = self._selected_id()
+        self.model.set_rows(rows)
+        what = {"applicant_id": self.tr("证件号码"), "phone": self.tr("电话"), "name": self.tr("姓名")}
+        looked = next((what[k] for k in what if getattr(f, k)), "")
+        text = self.tr("共 %1 件").replace("%1", str(len(rows)))
+        if len(rows) >= f.limit:
+            text = self.tr("只显示最近的 %1 件，请用条件缩小范围").replace("%1", str(len(rows)))
+        if looked:
+            text += self.tr("（按%1查找，须完整）").replace("%1", looked)
+        if not rows:
+            text = self.tr("没有符合条件的办件。") + (self.tr("可取消“今天”查看以前的办件。") if f.day else "")
+        self.summary.set_live(text, "hint")
+        target = self._select_after_load or selected
+        self._select_after_load = ""
+        row = self.model.row_of(target) if target else -1
+        if row < 0 and rows:
+            row = 0
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self._row_chosen(row)
+        else:
+            self.detail.clear()
+        self.list_did_load.emit(len(rows))
+
+    def _selected_id(self) -> str:
+        row = self.model.row(self.table.currentIndex().row())
+        return row.id if row else ""
+
+    def show_case(self, case_id: str) -> None:
+        """Show this case: filters cleared so that it is in the list, then selected."""
+        self._select_after_load = case_id
+        self._clear_filters()
+        self.refresh()
+        self.open_detail(case_id)
+
+    def show_drafts(self) -> None:
+        self._clear_filters()
+        self.state.setCurrentIndex(self.state.findData("draft"))
+        self.refresh()
+
+    def _clear_filters(self) -> None:
+        for w in (self.today, self.state, self.item_code, self.person):
+            w.blockSignals(True)
+        self.today.setChecked(False)
+        self.state.setCurrentIndex(0)
+        self.item_code.clear()
+        self.person.clear()
+        for w in (self.today, self.state, self.item_code, self.person):
+            w.blockSignals(False)
+
+    # -- detail -----------------------------------------------------------------------------------
+    def _row_chosen(self, row: int) -> None:
+        r = self.model.row(row)
+        if r is not None and (self.detail.data is None or self.detail.data.case.id != r.id):
+            self.open_detail(r.id)
+
+    def _row_activated(self, row: int) -> None:
+        r = self.model.row(row)
+        if r is not None and r.state == "draft":
+            self.draft_open_was_requested.emit(r.id)
+
+    def open_detail(self, case_id: str) -> None:
+        service, catalogue = self.service, self._catalogue
+
+        def read(job) -> CaseDetailData | None:
+            case = service.load(case_id)
+            if case is None:
+                return None
+            names = {i.code: catalogue.region_full_name(i.handling_region) for i in case.items}
+            return CaseDetailData(case, service.events(case_id), names)
+
+        (self._runner.op(read).superseding(DETAIL_KEY)
+         .on_success(self._show_detail)
+         .run())
+
+    def _show_detail(self, data: CaseDetailData | None) -> None:
+        if data is None:
+            self.detail.clear()
+            return
+        self.detail.show_detail(data)
+        self.detail_did_show.emit(data.case.id)
+
+    # -- decisions --------------------------------------------------------------------------------
+    def _ask_void(self, case_id: str) -> None:
+        data = self.detail.data
+        if data is None or data.case.id != case_id:
+            return
+        dialog = VoidDialog(grouped(data.case.receipt_no), data.case.applicant.name, self)
+        dialog.void_was_confirmed.connect(lambda reason: self.void(case_id, reason))
+        self.void_dialog = dialog
+        dialog.open()
+
+    def void(self, case_id: str, reason: str) -> None:
+        service = self.service
+        (self._runner.op(lambda job: service.void(case_id, reason))
+         .on_success(self._voided)
+         .on_failure(lambda exc: self.summary.set_live(
+             exc.message if isinstance(exc, UserError) else self.tr("作废失败，已记录到日志。"), "error"))
+         .run())
+
+    def _voided(self, case) -> None:
+        self.summary.set_live(self.tr("已作废：%1").replace("%1", grouped(case.receipt_no)), "ok")
+        self._select_after_load = case.id
+        self.case_did_void.emit(case)
+        self.refresh()
+        self.open_detail(case.id)
+
+    def _ask_discard(self, case_id: str) -> None:
+        data = self.detail.data
+        if data is None or data.case.id != case_id:
+            return
+        dialog = DiscardDraftDialog(data.case.applicant.name or self.tr("（未填）"), self)
+        dialog.discard_was_confirmed.connect(lambda: self.discard(case_id))
+        self.discard_dialog = dialog
+        dialog.open()
+
+    def discard(self, case_id: str) -> None:
+        service = self.service
+        (self._runner.op(lambda job: service.discard_draft(case_id))
+         .on_success(lambda _r: self._discarded(case_id))
+         .run())
+
+    def _discarded(self, case_id: str) -> None:
+        self.detail.clear()
+        self.draft_did_discard.emit(case_id)
+        self.refresh()
