@@ -1,4 +1,6 @@
-"""The HTTP API of the reference platform (``/api/v1``): probe, catalogue, regions, calendar.
+"""The HTTP API of the reference platform (``/api/v1``): probe, catalogue, regions, calendar here;
+accounts (``routes_auth``), blobs (``routes_blobs``), cases, status, reconciliation and training
+(``routes_cases``) in their own routers.
 
 ``create_app(data_dir)`` builds the FastAPI application over a data directory. Routes are plain
 functions run in the thread pool, each thread with its own SQLite connection. Every catalogue,
@@ -21,8 +23,11 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.gzip import GZipMiddleware
 
 from counter_client.refplatform import API_PREFIX, CONTRACT_VERSION, utc_iso
-from counter_client.refplatform import problems
+from counter_client.refplatform import problems, routes_auth, routes_blobs, routes_cases
 from counter_client.refplatform.bootstrap import ensure_loaded
+from counter_client.refplatform.config import PlatformConfig
+from counter_client.refplatform.deps import PlatformContext
+from counter_client.refplatform.simulation import Simulator
 from counter_client.refplatform.middleware import PlatformMiddleware
 from counter_client.refplatform.payloads import BodyCache, batch_body, changes_body, list_body, manifest_body
 from counter_client.refplatform.problems import PROBLEM_MEDIA_TYPE, Problem
@@ -37,7 +42,7 @@ from counter_client.refplatform.schemas import (
     ProblemDocument,
     RegionList,
 )
-from counter_client.refplatform.store import StorePool
+from counter_client.refplatform.store import PlatformStore, StorePool
 from counter_client.refplatform.workcalendar import CalendarFileInvalid, CalendarYear, calendar_year
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,14 @@ TITLE = "跨省通办 platform (reference implementation)"
 DESCRIPTION = (
     "The contract between the 跨省通办 counter client and the central platform, served by the "
     "reference/training platform. Errors are RFC 9457 problem documents "
-    "(application/problem+json) with a machine-readable `code` and a Chinese `detail`."
+    "(application/problem+json) with a machine-readable `code` and a Chinese `detail`.\n\n"
+    "Probe, catalogue, regions and calendar are open; every other endpoint needs "
+    "`Authorization: Bearer <token>` from `POST /api/v1/auth/login` (401 `token_invalid` / "
+    "`token_expired` otherwise). Sync rules: blobs first (resumable, content-addressed, tus 1.0 "
+    "core), record last; the receipt number is the case's idempotency key and `payload_hash` is the "
+    "SHA-256 of the canonical JSON of the request body (see `PUT /api/v1/cases/{receipt_no}`); "
+    "statuses are pulled from a cursor feed and never move backwards. Request bodies are limited "
+    "(413 `request_too_large` with `max_bytes`, 8 MiB unless the operator set another limit)."
 )
 
 IfNoneMatch = Annotated[str | None, Header(description="ETag(s) of the copy the client holds")]
@@ -286,22 +298,39 @@ def _problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def create_app(data_dir: Path, *, training: Path | None = None) -> FastAPI:
+def _mode(data_dir: Path) -> str:
+    store = PlatformStore(data_dir, create=False)
+    try:
+        return store.mode()
+    finally:
+        store.close()
+
+
+def create_app(data_dir: Path, *, training: Path | None = None, config: PlatformConfig | None = None) -> FastAPI:
     """The platform over ``data_dir``; a fresh directory is loaded at startup (lifespan).
 
     Building the app touches no file, so ``counter-platform openapi`` needs no data directory.
     """
     data_dir = Path(data_dir)
+    config = config or PlatformConfig()
     pool = StorePool(data_dir)
     cache = BodyCache()
+    ctx = PlatformContext(data_dir=data_dir, pool=pool, config=config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_loaded(data_dir, training=training)
-        log.info("platform ready over %s", data_dir)
+        mode = _mode(data_dir)
+        interval = config.simulate_interval(mode)
+        simulator = Simulator(data_dir, interval) if interval > 0 else None
+        if simulator:
+            simulator.start()
+        log.info("platform ready over %s (%s mode)", data_dir, mode)
         try:
             yield
         finally:
+            if simulator:
+                simulator.stop()
             pool.close_all()
 
     app = FastAPI(
@@ -314,9 +343,12 @@ def create_app(data_dir: Path, *, training: Path | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(_router(pool, data_dir, cache))
+    app.include_router(routes_auth.router(ctx))
+    app.include_router(routes_blobs.router(ctx))
+    app.include_router(routes_cases.router(ctx))
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(PlatformMiddleware)
+    app.add_middleware(PlatformMiddleware, max_request_bytes=config.max_request_bytes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

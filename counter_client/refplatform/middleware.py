@@ -1,8 +1,9 @@
 """ASGI middleware: the platform identity headers on every answer, and a request size limit.
 
 The identity headers let a client tell the platform from a captive portal or proxy on any
-response, not only the probe. The size limit refuses a body announced larger than the contract
-allows before any of it is read (413 problem ``request_too_large``).
+response, not only the probe. The size limit refuses a body announced larger than the limit
+before any of it is read (413 problem ``request_too_large`` with ``max_bytes``); a body without a
+``Content-Length`` (chunked) is counted as it is read and refused when it passes the limit.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from counter_client.refplatform import CONTRACT_VERSION, PLATFORM_ID
-from counter_client.refplatform.problems import problem_response
+from counter_client.refplatform.config import DEFAULT_MAX_REQUEST_BYTES
+from counter_client.refplatform.problems import BodyTooLarge, too_large_response
 
-MAX_REQUEST_BYTES = 1024 * 1024  # a batch of 500 codes is ~35 KB
+MAX_REQUEST_BYTES = DEFAULT_MAX_REQUEST_BYTES
 _IDENTITY = [(b"x-platform-version", CONTRACT_VERSION.encode()), (b"x-platform-id", PLATFORM_ID.encode())]
 
 
@@ -32,11 +34,21 @@ class PlatformMiddleware:
                 message["headers"] = [*message["headers"], *_IDENTITY]
             await send(message)
 
+        limit = self.max_request_bytes
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_request_bytes:
-            response = problem_response(
-                "request_too_large", f"请求内容超过平台允许的 {self.max_request_bytes // 1024} KB，请分批提交。"
-            )
-            await response(scope, receive, send_with_identity)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await too_large_response(limit)(scope, receive, send_with_identity)
             return
-        await self.app(scope, receive, send_with_identity)
+
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted_receive, send_with_identity)

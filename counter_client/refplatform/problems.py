@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +31,29 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "calendar_file_invalid": (500, "工作日历文件有误"),
     "http_error": (400, "请求有误"),
     "internal_error": (500, "平台内部错误"),
+    # accounts and tokens
+    "invalid_credentials": (401, "账号或密码错误"),
+    "account_locked": (423, "账号已锁定"),
+    "wrong_hall": (403, "账号不属于该收件点"),
+    "token_invalid": (401, "未登录或登录已失效"),
+    "token_expired": (401, "登录已超时"),
+    # blobs (tus 1.0 core)
+    "tus_version_unsupported": (412, "不支持的断点续传协议版本"),
+    "unsupported_media_type": (415, "不支持的内容类型"),
+    "upload_length_required": (400, "缺少文件总大小"),
+    "offset_mismatch": (409, "续传位置不符"),
+    "length_mismatch": (409, "文件总大小不符"),
+    "length_exceeded": (413, "上传内容超过文件总大小"),
+    "blob_too_large": (413, "文件过大"),
+    "upload_busy": (423, "该文件正在上传"),
+    "hash_mismatch": (460, "文件校验值不符"),
+    "blob_not_found": (404, "平台没有该文件"),
+    # cases, supplements, status
+    "wrong_terminal": (403, "收件编号不属于本终端"),
+    "blobs_missing": (409, "材料文件尚未上传完整"),
+    "conflict": (409, "与平台已收到的内容不一致"),
+    "case_not_found": (404, "平台没有该办件"),
+    "case_closed": (409, "办件已办结，不再接收补正材料"),
 }
 
 # pydantic error type -> a message for the clerk
@@ -48,6 +71,17 @@ _FIELD_MESSAGES = {
     "less_than_equal": "数值过大",
     "extra_forbidden": "不允许此项",
     "json_invalid": "不是有效的JSON",
+    "string_pattern_mismatch": "格式不对",
+    "literal_error": "不是允许的取值",
+    "too_short": "至少需要一项",
+    "too_long": "项数过多",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_type": "应为是或否",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "missing_argument": "缺少此项",
 }
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
@@ -70,6 +104,29 @@ class Problem(Exception):
         self.status = status or PROBLEMS[code][0]
         self.headers = headers or {}
         self.extra = extra or {}
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a request body is read, once it passes the limit. An ``HTTPException`` so
+    FastAPI's body parsing lets it through instead of turning it into a 400."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__(status_code=413)
+        self.max_bytes = max_bytes
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    return problem_response(
+        "request_too_large",
+        f"请求内容超过平台允许的 {_size(max_bytes)}，请分批或分块提交。",
+        max_bytes=max_bytes,
+    )
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):g} MB"
+    return f"{count / 1024:g} KB"
 
 
 def problem_response(
@@ -102,6 +159,8 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):
+        return too_large_response(exc.max_bytes)
     headers = dict(exc.headers or {})
     if exc.status_code == 404:
         return problem_response("not_found", f"请求的地址不存在：{request.url.path}", headers=headers)

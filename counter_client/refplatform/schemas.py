@@ -7,12 +7,16 @@ validated with them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from counter_client.domain.catalogue import Agreement, Department, Guide, Region
+from counter_client.domain.checksums import mod11_2
 
 DOMAIN_TYPES = (Guide, Department, Agreement, Region)
 
@@ -108,3 +112,246 @@ class ProblemDocument(BaseModel):
     catalogue_version: int | None = Field(default=None, description="Current catalogue version (410 only)")
     oldest_since: int | None = Field(default=None, description="Oldest `since` a delta is offered for (410 only)")
     max_codes: int | None = Field(default=None, description="Most codes one batch may ask for (413 only)")
+    max_items: int | None = Field(default=None, description="Most hashes one blob check may ask for (413 only)")
+    max_bytes: int | None = Field(default=None, description="Largest request body or blob accepted "
+                                  "(413 `request_too_large`, `blob_too_large`)")
+    locked_until: str | None = Field(default=None, description="When the lock ends (423 `account_locked`)")
+    hall_code: str | None = Field(default=None, description="The account's hall (403 `wrong_hall`)")
+    offset: int | None = Field(default=None, description="The bytes the platform holds (409 `offset_mismatch`)")
+    length: int | None = Field(default=None, description="The upload's total size as first announced "
+                               "(409 `length_mismatch`, 413 `length_exceeded`)")
+    actual_sha256: str | None = Field(default=None, description="What the uploaded bytes hash to (460)")
+    missing: list[str] | None = Field(default=None, description="SHA-256 of blobs not yet complete "
+                                      "(409 `blobs_missing`)")
+    payload_hash: str | None = Field(default=None, description="Hash of the body the platform holds (409 `conflict`)")
+    received_hash: str | None = Field(default=None, description="Hash of the body just sent (409 `conflict`)")
+
+
+# ---- accounts ----------------------------------------------------------------------------------
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+HallCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class TerminalRef(_Wire):
+    hall_code: HallCode = Field(description="The hall's 9-digit code (as in the receipt numbers)")
+    terminal: int = Field(ge=1, le=99, description="Terminal number within the hall, 1-99")
+
+
+class LoginRequest(_Wire):
+    account: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    terminal: TerminalRef
+
+
+class LoginResponse(_Wire):
+    token: str = Field(description="Bearer token for `Authorization: Bearer <token>`")
+    expires_at: str = Field(description="When the token expires (UTC, ISO 8601); refresh before")
+    account: str
+    name: str
+    roles: list[str] = Field(description="clerk (收件员), helper (帮办员), supervisor (审核员)")
+    hall_code: str
+    region_code: str = Field(description="6-digit county code of the hall")
+
+
+# ---- blobs -------------------------------------------------------------------------------------
+
+MAX_BLOB_CHECK = 1000
+
+
+class BlobCheckRequest(_Wire):
+    sha256: list[Sha256] = Field(description=f"Blobs the client is about to reference; at most {MAX_BLOB_CHECK}")
+
+
+class BlobCheckResponse(_Wire):
+    held: list[str] = Field(description="Complete and verified: never send these again")
+    partial: dict[str, int] = Field(description="Uploads under way: SHA-256 -> bytes held (resume there)")
+
+
+# ---- cases -------------------------------------------------------------------------------------
+
+CASE_MODES = ("异地代收代办", "全程网办帮办", "多地联办")
+DELIVERY_METHODS = ("窗口领取", "收件地代领", "邮寄")
+CHECKED_ID_TYPES = ("resident_id", "hmt_residence_permit", "foreign_permanent_2023")
+
+
+class _Open(BaseModel):
+    """A payload part: the fields the platform relies on are checked, others pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CaseParty(_Open):
+    kind: Literal["person", "enterprise"] = "person"
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    id_type: Annotated[str, StringConstraints(max_length=200)] = "resident_id"
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+    @field_validator("id_number")
+    @classmethod
+    def _check_digit(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind", "person") == "person" and info.data.get("id_type") in CHECKED_ID_TYPES:
+            number = value.upper()
+            if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
+                raise PydanticCustomError("id_number_format", "证件号码应为 18 位（末位可为 X）")
+            if mod11_2(number[:17]) != number[17]:
+                raise PydanticCustomError("id_number_check", "证件号码校验位不符")
+        return value
+
+
+class CaseItemIn(_Open):
+    code: Text200 = Field(description="业务办理项编码 (opaque)")
+    version: int = Field(ge=1, description="The guide version pinned at intake")
+    handling_region: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{3})?$")] = Field(
+        description="The 办理地's division code")
+
+
+class CaseMaterialIn(_Open):
+    name: Text200
+
+
+class CaseDelivery(_Open):
+    method: Literal["窗口领取", "收件地代领", "邮寄"] = "窗口领取"
+
+
+class CasePayload(_Open):
+    """The case as the client holds it (its own JSON); these fields are checked."""
+
+    receipt_no: str | None = Field(default=None, description="If present, the same receipt number")
+    state: Literal["collected"] | None = Field(default=None, description="If present, `collected`")
+    mode: Literal["异地代收代办", "全程网办帮办", "多地联办"]
+    applicant: CaseParty
+    items: list[CaseItemIn] = Field(min_length=1, max_length=20)
+    materials: list[CaseMaterialIn] = Field(max_length=500)
+    delivery: CaseDelivery = Field(default_factory=CaseDelivery)
+
+
+class AttachmentIn(_Wire):
+    sha256: Sha256
+    size: int = Field(ge=0, description="Bytes; must equal the verified blob's length")
+    material: Text200 = Field(description="Name of the material (as in `payload.materials`) this page belongs to")
+    page: int = Field(ge=1, le=10_000)
+
+
+class CaseSubmission(_Wire):
+    receipt_no: str = Field(description="The same receipt number as in the path")
+    payload: CasePayload
+    attachments: list[AttachmentIn] = Field(max_length=5000)
+    device_time: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="The terminal's clock when the case was collected (ISO 8601 with offset)")
+    clock_offset_s: float = Field(allow_inf_nan=False, description="Server time minus device time, seconds, "
+                                  "as learned at the last contact (round to milliseconds)")
+
+    @field_validator("device_time")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise PydanticCustomError("datetime_format", "时间格式应为 ISO 8601，如 2026-11-25T09:30:00+08:00") from None
+        if moment.tzinfo is None:
+            raise PydanticCustomError("datetime_offset", "时间须带时区（如 +08:00 或 Z）")
+        return value
+
+
+class CaseAccepted(_Wire):
+    receipt_no: str
+    payload_hash: str = Field(description="SHA-256 (hex) of the canonical JSON of the request body")
+    accepted_at: str = Field(description="When the platform first accepted it (UTC, ISO 8601)")
+    status: str = Field(description="Always 已接收 (received; 受理 is the 办理地's decision, in the status feed)")
+
+
+class StoredAttachment(_Wire):
+    sha256: str
+    size: int
+    material: str
+    page: int
+    verified_sha256: str = Field(description="The hash the platform verified over the blob's bytes")
+    verified_size: int = Field(description="The blob's length as verified")
+    verified_at: str | None
+
+
+class CaseItemStatus(_Wire):
+    code: str
+    handling_region: str
+    status: str = Field(description="已接收, 受理, 不予受理, 补正, 办结 or 结果已寄出")
+
+
+class StatusEvent(_Wire):
+    seq: int | None = Field(description="Feed position; null for the 已接收 entry of a timeline")
+    receipt_no: str
+    item_code: str
+    status: str = Field(description="受理, 不予受理 (with reason), 补正 (with needed and reason), 办结, "
+                        "结果已寄出 (with tracking_no)")
+    at: str
+    reason: str | None
+    needed: list[str] = Field(description="补正: the materials to supplement (一次性告知)")
+    tracking_no: str | None = Field(description="结果已寄出: the UPU S10 waybill number")
+
+
+class SupplementRecord(_Wire):
+    supplement_id: str
+    payload_hash: str
+    accepted_at: str
+    attachments: list[StoredAttachment]
+
+
+class CaseRecord(_Wire):
+    receipt_no: str
+    hall_code: str
+    terminal: int
+    account: str = Field(description="Who sent it")
+    payload_hash: str
+    accepted_at: str
+    device_time: str
+    clock_offset_s: float
+    status: str = Field(description="The case as a whole: the least advanced item (补正 if any item waits)")
+    items: list[CaseItemStatus]
+    attachments: list[StoredAttachment]
+    supplements: list[SupplementRecord]
+    timeline: list[StatusEvent] = Field(description="已接收, then every status event, oldest first")
+
+
+class StatusFeed(_Wire):
+    events: list[StatusEvent]
+    next_cursor: int = Field(description="Pass as `cursor` next time (unchanged when there was nothing new)")
+
+
+class SupplementMaterial(_Open):
+    name: Text200
+
+
+class SupplementSubmission(_Wire):
+    materials: list[SupplementMaterial] = Field(min_length=1, max_length=500)
+    attachments: list[AttachmentIn] = Field(max_length=5000)
+
+
+class SupplementAccepted(_Wire):
+    receipt_no: str
+    supplement_id: str
+    payload_hash: str = Field(description="SHA-256 of the canonical JSON of the supplement body")
+    accepted_at: str
+    status: str = Field(description="Always 已接收")
+
+
+class ReconciliationCase(_Wire):
+    receipt_no: str
+    payload_hash: str
+    accepted_at: str
+    attachments: int = Field(description="Number of attachments of the case (supplements not counted)")
+
+
+class Reconciliation(_Wire):
+    date: str
+    hall_code: str
+    terminal: int
+    cases: list[ReconciliationCase]
+
+
+class AdvanceRequest(_Wire):
+    steps: int = Field(default=1, ge=1, le=100)
+
+
+class AdvanceResponse(_Wire):
+    events: list[StatusEvent]

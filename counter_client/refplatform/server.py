@@ -24,6 +24,7 @@ from pathlib import Path
 import uvicorn
 
 from counter_client.refplatform.app import create_app
+from counter_client.refplatform.config import PlatformConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ def _watch_parent(server: uvicorn.Server) -> None:
 
 
 def serve(data_dir: Path, host: str, port: int, *, parent_watch: bool = False, training: Path | None = None,
-          access_log: bool = False) -> int:
+          access_log: bool = False, config: PlatformConfig | None = None) -> int:
     """Serve until stopped; the data directory must already be loaded (``bootstrap.ensure_loaded``)."""
-    app = create_app(data_dir, training=training)
+    app = create_app(data_dir, training=training, config=config)
     sock = bind(host, port)
     config = uvicorn.Config(
         app,

@@ -1,4 +1,6 @@
-"""The platform's own SQLite store: catalogue versions, guides, departments, agreements, regions.
+"""The platform's own SQLite store: catalogue versions, guides, departments, agreements, regions;
+since schema 2 also accounts and tokens, blob uploads, cases, their statuses and supplements
+(the SQL of those lives with their logic in ``accounts``, ``blobs`` and ``cases``; the tables here).
 
 One ``PlatformStore`` wraps one connection and is used by one thread (``StorePool`` gives each
 server thread its own). WAL lets ``counter-platform catalogue touch`` write while the server reads;
@@ -35,7 +37,7 @@ from counter_client.refplatform import utc_iso
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "platform.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0  # a `catalogue import` of 200,000 guides holds the write lock for a while
 CHANGE_LOG_RETAINED_VERSIONS = 500  # deltas are offered for this many catalogue versions back
 WRITE_CHUNK = 1000  # rows per executemany during an import
@@ -63,6 +65,94 @@ CREATE TABLE IF NOT EXISTS departments (position INTEGER PRIMARY KEY, code TEXT 
 CREATE TABLE IF NOT EXISTS agreements (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS regions (position INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
 """
+
+# Schema 2: the sync side of the contract. A data directory of schema 1 is upgraded in place.
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS accounts (
+    account TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    roles TEXT NOT NULL,             -- JSON list
+    hall_code TEXT NOT NULL,
+    region_code TEXT NOT NULL,
+    password TEXT NOT NULL,          -- scrypt$N$r$p$salt$hash (base64)
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY,     -- SHA-256 of the token: the token itself is never stored
+    account TEXT NOT NULL REFERENCES accounts (account) ON DELETE CASCADE,
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    length INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    verified_at TEXT
+);
+CREATE TABLE IF NOT EXISTS cases (
+    receipt_no TEXT PRIMARY KEY,
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    receipt_day TEXT NOT NULL,       -- the day in the receipt number, ISO
+    payload_hash TEXT NOT NULL,
+    body TEXT NOT NULL,              -- the canonical JSON the hash is taken over
+    account TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    delivery_method TEXT NOT NULL,
+    device_time TEXT NOT NULL,
+    clock_offset_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_terminal_day ON cases (hall_code, terminal, receipt_day);
+CREATE TABLE IF NOT EXISTS case_items (
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    position INTEGER NOT NULL,
+    item_code TEXT NOT NULL,
+    handling_region TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (receipt_no, item_code)
+);
+CREATE TABLE IF NOT EXISTS supplements (
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    supplement_id TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    account TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    PRIMARY KEY (receipt_no, supplement_id)
+);
+CREATE TABLE IF NOT EXISTS attachments (
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    supplement_id TEXT NOT NULL,     -- '' for the case's own attachments
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+    size INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    PRIMARY KEY (receipt_no, supplement_id, position)
+);
+CREATE TABLE IF NOT EXISTS status_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    hall_code TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT,
+    needed TEXT NOT NULL DEFAULT '[]',  -- JSON list of material names (补正)
+    tracking_no TEXT
+);
+CREATE INDEX IF NOT EXISTS status_events_hall ON status_events (hall_code, seq);
+CREATE INDEX IF NOT EXISTS status_events_case ON status_events (receipt_no, seq);
+"""
+_UPGRADES = {2: _SCHEMA_2}  # schema version -> the DDL that reaches it from the one before
 
 
 class PlatformStoreError(Exception):
@@ -128,7 +218,8 @@ class PlatformStore:
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         self._depth = 0
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: an acknowledged case or login state must survive a power cut, not only a crash.
+        self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._ensure_schema()
 
@@ -169,20 +260,37 @@ class PlatformStore:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, for the sync-side modules (``accounts``, ``blobs``, ``cases``)."""
+        return self._conn
+
     def _ensure_schema(self) -> None:
         # Read first: a server thread opening its connection must not wait for the write lock
         # that a long `catalogue import` may be holding.
         found = self._schema_version()
-        if found is None:
+        if found is None or found < SCHEMA_VERSION:
             with self.write():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                if self._meta("schema_version") is None:
+                found = self._schema_version()
+                if found is None:
+                    self._run(_SCHEMA)
+                    for version in sorted(_UPGRADES):
+                        self._run(_UPGRADES[version])
                     self._set_meta(schema_version=str(SCHEMA_VERSION), instance_id=secrets.token_hex(6))
+                elif found < SCHEMA_VERSION:
+                    self._run(_SCHEMA)  # idempotent: whatever the old schema lacked of its own tables
+                    for version in range(found + 1, SCHEMA_VERSION + 1):
+                        self._run(_UPGRADES[version])
+                        log.info("platform database upgraded to schema %d", version)
+                    self._set_meta(schema_version=str(SCHEMA_VERSION))
             found = self._schema_version()
         if found != SCHEMA_VERSION:
             raise PlatformStoreError(f"platform database schema {found} is not the supported {SCHEMA_VERSION}")
+
+    def _run(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
 
     def _schema_version(self) -> int | None:
         try:
@@ -202,6 +310,18 @@ class PlatformStore:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [(k, str(v)) for k, v in values.items()],
         )
+
+    def meta(self, key: str) -> str | None:
+        return self._meta(key)
+
+    def set_meta(self, **values: object) -> None:
+        with self.write():
+            self._set_meta(**values)
+
+    def mode(self) -> str:
+        """``training`` when loaded from the training data (training accounts, the simulated
+        办理地, ``/training/advance``), else ``reference``."""
+        return self._meta("mode") or "reference"
 
     def loaded(self) -> bool:
         """True once a catalogue (possibly empty) and the regions have been loaded."""

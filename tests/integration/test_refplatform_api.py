@@ -132,14 +132,15 @@ def test_wrong_method_is_405_problem(http, server):
 
 
 def test_oversized_request_body_is_413_problem_before_it_is_read(http, server):
-    body = json.dumps({"codes": ["X" * 60] * 20_000})
+    body = json.dumps({"codes": ["X" * 60] * 140_000})  # just over the default 8 MiB
+    assert len(body) > 8 * 1024 * 1024
     response = http.post(
         server.api + "/catalogue/guides/batch",
         data=body,
         headers={"Content-Type": "application/json"},
         timeout=TIMEOUT,
     )
-    assert_problem(response, 413, "request_too_large")
+    assert assert_problem(response, 413, "request_too_large")["max_bytes"] == 8 * 1024 * 1024
 
 
 def test_every_answer_carries_the_platform_identity(http, server):
