@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from counter_client import logs
 from counter_client.errors import StoreError, UserError
@@ -25,6 +26,10 @@ from offline_cache.cases import open_store as open_cases_store
 from offline_cache.catalogue import CatalogueStore, open_catalogue
 from offline_cache.crypto import Cipher
 from offline_cache.keys import DataKeys, load_data_keys, new_installation_id
+
+if TYPE_CHECKING:  # both load requests: only when the platform is used, not at start-up
+    from counter_client.services.login import LoginService
+    from counter_client.services.sync import SyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ class Context:
     _intake: IntakeService | None = field(default=None, repr=False)
     _cases: CaseStore | None = field(default=None, repr=False)
     _scratch: Path | None = field(default=None, repr=False)
+    _login: LoginService | None = field(default=None, repr=False)
     notices: list[str] = field(default_factory=list)  # things the clerk should be told once
 
     @property
@@ -92,6 +98,28 @@ class Context:
             self._intake = IntakeService(self._cases, blobs, self.catalogue, self.terminal(),
                                          known_area=self._known_area)
         return self._intake
+
+    def login_service(self) -> LoginService:
+        """The clerk's platform session (the platform's address must be known: in training the
+        bundled platform must be started first)."""
+        from counter_client.services.login import LoginService
+
+        url = self.connection.status.url
+        if not url:
+            raise UserError("尚未配置平台地址，无法登录。请设置 platform.url。", "login without a platform url")
+        intake = self.intake()
+        if self._login is None or self._login.platform_url != url.rstrip("/"):
+            self._login = LoginService(intake.cases, self.terminal(), url, training=self.training)
+        return self._login
+
+    def sync_engine(self) -> SyncEngine:
+        """A sync engine for the calling thread (each thread that syncs makes its own)."""
+        from counter_client.services.sync import SyncEngine, SyncPolicy
+
+        intake = self.intake()
+        policy = SyncPolicy(chunk_bytes=int(self.settings.get("sync.chunk_mb") * 2**20))
+        return SyncEngine(intake.cases, intake.blobs, self.login_service(), self.connection.delivery_client,
+                          clock_offset=lambda: self.connection.status.clock_offset_s, policy=policy)
 
     def terminal(self) -> Terminal:
         hall = self.settings.hall()

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidCatalogue",
     "LimitedNetwork",
     "NetworkUnavailable",
+    "AuthRequired",
     "PlatformError",
     "StoreError",
     "UserError",
@@ -26,7 +27,14 @@ class LimitedNetwork(NetworkUnavailable):
 class PlatformError(UserError):
     """The platform answered, but with an error or a payload we refuse."""
 
-    def __init__(self, message: str, log: str | None = None, status: int | None = None, code: str = ""):
+    def __init__(self, message: str, log: str | None = None, status: int | None = None, code: str = "",
+                 retry_after: float | None = None, extra: dict | None = None):
         super().__init__(message, log)
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # seconds the platform asked us to wait (429, 503, 423)
+        self.extra = extra or {}  # the problem's machine-readable members (missing, offset, max_bytes …)
+
+
+class AuthRequired(PlatformError):
+    """No valid token: the clerk must log in (nothing queued is touched meanwhile)."""

@@ -88,6 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scans.min_free_mb", int, 512, "磁盘剩余空间低于此值（MB）时拒绝新的扫描件", _range(50, 100_000)),
     Setting("scans.max_file_mb", int, 200, "导入的单个材料文件大小上限（MB）", _range(1, 2000)),
     Setting("scans.watch_folder", str, "", "扫描仪保存文件的文件夹：新文件自动加入选中的材料（留空为不监视）"),
+    Setting("sync.interval_s", float, 60.0, "自动同步的间隔（秒）", _range(5, 3600)),
+    Setting("sync.chunk_mb", float, 8.0, "上传材料文件时每次请求的首选大小（MB；平台的请求上限另行学习）",
+            _range(0.0625, 256)),
     Setting("ui.large_font", bool, False, "大字模式（适老化）"),
     Setting("ui.language", str, "zh_CN", "界面语言", lambda v: None if v in ("zh_CN", "en") else "仅支持 zh_CN 或 en"),
 )

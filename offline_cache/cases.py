@@ -28,7 +28,7 @@ import sqlite_utils
 from counter_client.domain.case import Case
 from counter_client.domain.errors import StoreError
 
-from . import outbox
+from . import outbox, statuses
 from .crypto import KIND_ID_NUMBER, KIND_NAME, KIND_PHONE, Cipher, field_context
 from .db import Store
 
@@ -78,6 +78,7 @@ def m002_consultations(db: sqlite_utils.Database) -> None:
 
 
 outbox.migrate(MIGRATIONS)
+statuses.migrate(MIGRATIONS)
 
 
 def open_store(path: str | Path) -> Store:
@@ -337,4 +338,6 @@ class CaseStore:
         return self.store.db.execute("SELECT count(*) FROM case_record").fetchone()[0]
 
     def referenced_scans(self) -> set[str]:
-        return {r[0] for r in self.store.db.execute("SELECT DISTINCT sha256 FROM case_scan")}
+        """Scans some case or supplement still uses."""
+        return {r[0] for r in self.store.db.execute(
+            "SELECT sha256 FROM case_scan UNION SELECT sha256 FROM supplement_scan")}

@@ -193,3 +193,34 @@ def forget_cached_keys() -> None:
     """Drop the in-memory copies (tests; a future key rotation)."""
     with _cache_lock:
         _cache.clear()
+
+
+# -- other secrets: the platform token ------------------------------------------------------------
+SECRET_USER_PREFIX = "secret/"
+
+
+def save_secret(name: str, value: str) -> None:
+    """Keep ``value`` (a login token) in the OS keyring under ``secret/<name>``; never in a file."""
+    backend = _usable_backend()
+    try:
+        backend.set_password(KEYRING_SERVICE, SECRET_USER_PREFIX + name, value)
+    except keyring.errors.KeyringError as exc:
+        raise _no_store(f"keyring {type(backend).__name__} failed to store a secret", exc) from exc
+
+
+def load_secret(name: str) -> str | None:
+    backend = _usable_backend()
+    try:
+        return backend.get_password(KEYRING_SERVICE, SECRET_USER_PREFIX + name)
+    except keyring.errors.KeyringError as exc:
+        raise _no_store(f"keyring {type(backend).__name__} failed to read a secret", exc) from exc
+
+
+def delete_secret(name: str) -> None:
+    backend = _usable_backend()
+    try:
+        backend.delete_password(KEYRING_SERVICE, SECRET_USER_PREFIX + name)
+    except keyring.errors.PasswordDeleteError:
+        pass  # not there: deleted either way
+    except keyring.errors.KeyringError as exc:
+        raise _no_store(f"keyring {type(backend).__name__} failed to delete a secret", exc) from exc

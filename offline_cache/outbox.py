@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from .crypto import Cipher, field_context
 from .db import Store
 
 STATES = ("queued", "sending", "acked", "in_doubt", "retry_wait", "rejected", "held")
@@ -47,6 +48,12 @@ def migrate(migrations: sqlite_utils.Migrations) -> None:
         db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
         db.execute("CREATE TABLE sender_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL,"
                    " expires_at REAL NOT NULL)")
+
+    @migrations(name="m004_outbox_body")
+    def m004_outbox_body(db: sqlite_utils.Database) -> None:
+        """The exact body sent the first time (sealed: it holds personal data), resent unchanged
+        after a doubt, so the platform sees an identical replay rather than a conflict."""
+        db.execute("ALTER TABLE outbox ADD COLUMN body BLOB")
 
 
 def enqueue_in(db: sqlite_utils.Database, kind: str, key: str, case_id: str, now: float | None = None) -> None:
@@ -81,9 +88,33 @@ _COLUMNS = "id, kind, key, case_id, state, attempts, created_at, next_attempt_at
 class Outbox:
     """Delivery states of queued items (one instance per thread that uses it)."""
 
-    def __init__(self, store: Store, clock=time.time):
+    def __init__(self, store: Store, cipher: Cipher | None = None, clock=time.time):
         self.store = store
+        self.cipher = cipher
         self._clock = clock
+
+    # -- the body sent ------------------------------------------------------------------------------
+    def body(self, item_id: int, key: str) -> bytes | None:
+        """The body fixed for this item at its first send (``None``: not built yet)."""
+        row = self.store.db.execute("SELECT body FROM outbox WHERE id = ?", [item_id]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return self._cipher().decrypt(row[0], field_context("outbox", "body", key))
+
+    def fix_body(self, item_id: int, key: str, body: bytes, payload_hash: str) -> bytes:
+        """Keep ``body`` as the one to send, unless one is kept already (returned instead)."""
+        sealed = self._cipher().encrypt(body, field_context("outbox", "body", key))
+        with self.store.write() as db:
+            row = db.execute("SELECT body FROM outbox WHERE id = ?", [item_id]).fetchone()
+            if row is not None and row[0] is not None:
+                return self._cipher().decrypt(row[0], field_context("outbox", "body", key))
+            db.execute("UPDATE outbox SET body = ?, payload_hash = ? WHERE id = ?", [sealed, payload_hash, item_id])
+        return body
+
+    def _cipher(self) -> Cipher:
+        if self.cipher is None:
+            raise RuntimeError("this outbox was opened without a cipher")
+        return self.cipher
 
     # -- queueing ----------------------------------------------------------------------------------
     def enqueue(self, kind: str, key: str, case_id: str) -> None:
@@ -139,6 +170,10 @@ class Outbox:
         self._set(item_id, state, next_attempt_at=self._clock() + max(0.0, delay_s), last_error=message,
                   last_error_log=log)
 
+    def mark_held(self, item_id: int, by: str) -> None:
+        """Set aside by the sender itself (a case voided before it was ever sent)."""
+        self._set(item_id, "held", held_by=by)
+
     def mark_rejected(self, item_id: int, message: str, log: str) -> None:
         self._set(item_id, "rejected", last_error=message, last_error_log=log)
 
@@ -158,6 +193,13 @@ class Outbox:
             db.execute("UPDATE outbox SET next_attempt_at = 0, state = CASE state WHEN 'held' THEN 'queued'"
                        " ELSE state END, held_by = '' WHERE id = ? AND state IN ('retry_wait', 'in_doubt', 'queued',"
                        " 'held')", [item_id])
+
+    def requeue(self, item_id: int, reason: str) -> None:
+        """An acknowledged item the platform turns out not to hold (reconciliation): send it again,
+        with the same body."""
+        with self.store.write() as db:
+            db.execute("UPDATE outbox SET state = 'queued', next_attempt_at = 0, acked_at = NULL, last_error = ?,"
+                       " updated_at = ? WHERE id = ? AND state IN ('acked', 'rejected')", [reason, self._clock(), item_id])
 
     def hold(self, item_id: int, by: str) -> None:
         """Put an item aside (supervisor); an in-doubt item cannot be held: it must be settled."""
@@ -182,6 +224,16 @@ class Outbox:
     def oldest_unsent_age(self) -> float | None:
         row = self.store.db.execute("SELECT min(created_at) FROM outbox WHERE state NOT IN ('acked', 'rejected')").fetchone()
         return None if row[0] is None else max(0.0, self._clock() - row[0])
+
+    def cases_of_day(self, yymmdd: str) -> list[OutboxItem]:
+        """Case items whose receipt number is of that day (characters 12-17 of the number)."""
+        rows = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE kind = 'case' AND substr(key, 12, 6) = ?"
+                                     " ORDER BY key", [yymmdd]).fetchall()
+        return [OutboxItem(*r) for r in rows]
+
+    def by_id(self, item_id: int) -> OutboxItem | None:
+        row = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", [item_id]).fetchone()
+        return OutboxItem(*row) if row else None
 
     def acked_between(self, start: float, end: float) -> list[OutboxItem]:
         rows = self.store.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state = 'acked' AND acked_at >= ? AND"

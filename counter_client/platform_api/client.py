@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
 from counter_client import __version__
 from counter_client.domain.catalogue import Guide
-from counter_client.errors import LimitedNetwork, NetworkUnavailable, PlatformError
+from counter_client.errors import AuthRequired, LimitedNetwork, NetworkUnavailable, PlatformError
 
 from . import wire
 from .results import DeltaUnavailable, Fetched, Ping
@@ -50,18 +51,24 @@ class PlatformClient:
             self.session.verify = ca_bundle  # a private CA; verification is never switched off
         self.bytes_received = 0
         self.requests_made = 0
+        self.token: str | None = None  # bearer token of the logged-in clerk (sync endpoints)
 
     def close(self) -> None:
         self.session.close()
 
     # -- transport -----------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, json_body: Any = None, etag: str | None = None,
-                 params: dict | None = None) -> tuple[requests.Response, bytes]:
+                 params: dict | None = None, data: Any = None,
+                 headers: dict[str, str] | None = None) -> tuple[requests.Response, bytes]:
         url = f"{self.base_url}{API_PREFIX}{path}"
-        headers = {"If-None-Match": etag} if etag else {}
+        headers = dict(headers or {})
+        if etag:
+            headers["If-None-Match"] = etag
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         self.requests_made += 1
         try:
-            resp = self.session.request(method, url, json=json_body, headers=headers, params=params,
+            resp = self.session.request(method, url, json=json_body, data=data, headers=headers, params=params,
                                         timeout=self.timeout, stream=True, allow_redirects=False)
             body = self._read(resp)
         except requests.exceptions.SSLError as exc:
@@ -94,12 +101,14 @@ class PlatformClient:
         return b"".join(chunks)
 
     def _raw(self, method: str, path: str, *, etag: str | None = None, json_body: Any = None,
-             params: dict | None = None) -> tuple[requests.Response, bytes]:
+             params: dict | None = None, data: Any = None, headers: dict[str, str] | None = None,
+             ok: tuple[int, ...] = (200,)) -> tuple[requests.Response, bytes]:
         """A JSON answer's bytes, checked to come from the platform (not yet parsed)."""
-        resp, body = self._request(method, path, json_body=json_body, etag=etag, params=params)
+        resp, body = self._request(method, path, json_body=json_body, etag=etag, params=params, data=data,
+                                   headers=headers)
         if resp.status_code == 304 and etag:
             return resp, b""
-        if resp.status_code != 200:
+        if resp.status_code not in ok:
             raise self._error(resp, body, path)
         ctype = resp.headers.get("Content-Type", "")
         if "json" not in ctype:
@@ -118,12 +127,14 @@ class PlatformClient:
     def _error(self, resp: requests.Response, body: bytes, path: str) -> PlatformError | NetworkUnavailable:
         status = resp.status_code
         ctype = resp.headers.get("Content-Type", "")
-        problem = None
+        problem, extra = None, {}
         if "json" in ctype:
             try:
                 problem = wire.parse(wire.Problem, body)
+                extra = wire.problem_extra(body)
             except Exception:  # noqa: BLE001 - an unreadable problem is reported by status below
                 problem = None
+        retry_after = retry_after_seconds(resp.headers.get("Retry-After", ""))
         if problem is None and (status in (502, 503, 504) or "html" in ctype):
             return LimitedNetwork(
                 f"平台暂时无法访问（HTTP {status}），可能是网关或代理故障。可继续离线办理，稍后自动重试。",
@@ -133,7 +144,9 @@ class PlatformClient:
         if not detail:
             detail = (f"平台处理请求出错（HTTP {status}），请稍后重试。" if status >= 500
                       else f"平台拒绝了请求（HTTP {status}）。")
-        return PlatformError(detail, f"{path}: HTTP {status} code={code!r}", status=status, code=code)
+        kind = AuthRequired if status == 401 else PlatformError
+        return kind(detail, f"{path}: HTTP {status} code={code!r}", status=status, code=code,
+                    retry_after=retry_after, extra=extra)
 
     # -- endpoints -----------------------------------------------------------------------------
     def ping(self) -> Ping:
@@ -191,6 +204,22 @@ class PlatformClient:
             if exc.status == 404:
                 return None
             raise
+
+
+def retry_after_seconds(value: str) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` when absent or unreadable."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(min(int(value), 24 * 3600))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, min(moment.timestamp() - time.time(), 24 * 3600.0))
 
 
 def _parse_time(text: str) -> datetime | None:

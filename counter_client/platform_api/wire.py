@@ -92,6 +92,15 @@ class Problem(_Envelope, kw_only=True):
     code: str = ""
 
 
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance"})
+
+
+def problem_extra(body: bytes) -> dict[str, Any]:
+    """The problem's members beyond RFC 9457's (``missing``, ``offset``, ``max_bytes`` …)."""
+    value = json.loads(body)
+    return {k: v for k, v in value.items() if k not in _PROBLEM_MEMBERS} if isinstance(value, dict) else {}
+
+
 _WHAT = {
     Manifest: "目录清单",
     Changes: "目录变更",

@@ -19,6 +19,7 @@ from counter_client.errors import LimitedNetwork, NetworkUnavailable, PlatformEr
 
 if TYPE_CHECKING:
     from counter_client.platform_api.client import PlatformClient
+    from counter_client.platform_api.delivery import DeliveryClient
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,21 @@ class Connection:
     def client(self) -> PlatformClient:
         from counter_client.platform_api.client import PlatformClient  # requests loads on first use
 
+        return self._make(PlatformClient)
+
+    def delivery_client(self) -> DeliveryClient:
+        """A client of the delivery endpoints (its own session: one per sync pass)."""
+        from counter_client.platform_api.delivery import DeliveryClient
+
+        return self._make(DeliveryClient)
+
+    def _make(self, kind):
         status = self.status
         if not status.url:
             if status.state == State.STARTING:
                 raise NetworkUnavailable("培训平台正在启动，请稍候几秒再试。", "training platform not started yet")
             raise NetworkUnavailable(status.message or "尚未配置平台地址。", "no platform url")
-        return PlatformClient(status.url, name=status.platform_name, connect_timeout=self._timeouts[0],
+        return kind(status.url, name=status.platform_name, connect_timeout=self._timeouts[0],
                               read_timeout=self._timeouts[1], ca_bundle=self._ca_bundle)
 
     def probe(self) -> Status:

@@ -23,7 +23,7 @@ class Clock:
 def box(tmp_path):
     clock = Clock()
     store = open_store(tmp_path / "cases.sqlite3")
-    outbox = Outbox(store, clock)
+    outbox = Outbox(store, clock=clock)
     outbox.clock = clock
     yield outbox
     store.close()
@@ -53,7 +53,7 @@ def test_crash_in_sending_becomes_in_doubt_never_queued(box, tmp_path):
     item = box.due()[0]
     box.mark_sending(item.id, "h1")
     box.store.close()
-    reopened = Outbox(open_store(tmp_path / "cases.sqlite3"), box.clock)
+    reopened = Outbox(open_store(tmp_path / "cases.sqlite3"), clock=box.clock)
     assert reopened.recover() == 1
     [doubt] = reopened.due()
     assert doubt.state == "in_doubt" and doubt.payload_hash == "h1"
@@ -97,7 +97,7 @@ def test_one_sender_at_a_time(box):
 
 
 def box_acquire(box, owner):
-    return Outbox(box.store, box.clock).acquire(owner)
+    return Outbox(box.store, clock=box.clock).acquire(owner)
 
 
 def test_collecting_a_case_queues_it_in_the_same_commit(tmp_path):
