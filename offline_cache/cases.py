@@ -194,6 +194,12 @@ class CaseStore:
             outbox.enqueue_in(db, "case", receipt_no, collected.id)  # collected and queued in one commit
         return collected
 
+    def add_event(self, case_id: str, clerk: str, action: str, detail: dict | None = None) -> None:
+        """Record something that happened to a case without changing it (e.g. a clock warning)."""
+        with self.store.write() as db:
+            db.execute("INSERT INTO case_event (case_id, at, clerk, action, detail) VALUES (?, ?, ?, ?, ?)",
+                       [case_id, now_iso(), clerk, action, json.dumps(detail or {}, ensure_ascii=False)])
+
     def void(self, case_id: str, reason: str, clerk: str) -> Case:
         with self.store.write() as db:
             case = self._load(db, case_id)

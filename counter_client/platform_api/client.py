@@ -136,9 +136,11 @@ class PlatformClient:
                 problem = None
         retry_after = retry_after_seconds(resp.headers.get("Retry-After", ""))
         if problem is None and (status in (502, 503, 504) or "html" in ctype):
-            return LimitedNetwork(
+            limited = LimitedNetwork(
                 f"平台暂时无法访问（HTTP {status}），可能是网关或代理故障。可继续离线办理，稍后自动重试。",
                 f"{path}: HTTP {status} without a platform problem body ({ctype!r})")
+            limited.retry_after = retry_after  # a gateway's Retry-After is honoured too
+            return limited
         detail = problem.detail if problem and problem.detail else ""
         code = problem.code if problem else ""
         if not detail:

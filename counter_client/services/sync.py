@@ -52,6 +52,7 @@ MAX_CHECK = 500  # hashes per POST /blobs/check
 FEED_PAGE = 200
 MAX_FEED_PAGES = 50  # per pass; the rest next time
 SKIP_PIECE = MIB
+CLOCK_FAR_S = 300.0  # a device clock further off than this is flagged on the case
 
 Progress = Callable[[int, int, str], None]
 
@@ -276,7 +277,8 @@ class SyncEngine:
             report.login_required, report.stopped = True, LOGIN_AGAIN
             raise _Stop from None
         except NetworkUnavailable as exc:  # no answer: if the record went out, it is in doubt
-            self._wait(item, report, None, exc.message, exc.log or "", in_doubt=self._doubtful(item))
+            self._wait(item, report, getattr(exc, "retry_after", None), exc.message, exc.log or "",
+                       in_doubt=self._doubtful(item))
             report.stopped = exc.message
             raise _Stop from None
         except BadAnswer as exc:
@@ -315,7 +317,13 @@ class SyncEngine:
             case = self.cases.load(item.case_id)
             if case is None or case.state == "void":
                 return None  # voided before it was ever sent: it goes nowhere
-            body = case_body(case, self.blobs, self.clock_offset())
+            offset = self.clock_offset()
+            body = case_body(case, self.blobs, offset)
+            if abs(offset) > CLOCK_FAR_S:  # rule 9: flag, never block
+                log.warning("case %s: device clock %.0f s off the platform's", item.key, offset)
+                self.cases.add_event(case.id, "系统", "时钟偏差",
+                                     {"clock_offset_s": round(offset), "message": f"收件时本机时钟与平台相差约 "
+                                      f"{abs(round(offset))} 秒，收件时间以平台核对为准"})
         else:
             supplement = self.statuses.supplement(item.key)
             if supplement is None:

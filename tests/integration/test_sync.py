@@ -269,3 +269,21 @@ def test_reconciliation_finds_a_platform_that_lost_cases_and_resends(platform_se
     assert sorted(held) == sorted(receipts)
     assert all(held[r]["payload_hash"] == outbox.item(r).payload_hash for r in receipts)  # the same bodies
     assert reconcile(client, outbox, day).clean
+
+
+def test_a_far_off_device_clock_is_flagged_not_blocking(platform_server, make_context, tmp_path):
+    server = platform_server()
+    ctx = make_context(server.url)
+    [receipt] = collect(ctx, tmp_path, pages=1)
+    log_in(ctx)
+    engine = ctx.sync_engine()
+    engine.clock_offset = lambda: -905.4  # this computer's clock runs 15 minutes fast
+    assert engine.run_once().delivered == 1
+    intake = ctx.intake()
+    events = intake.events(intake.find_receipt(receipt).id)
+    assert [e.action for e in events][-1] == "时钟偏差" and "905" in events[-1].detail["message"]
+    held = platform_holds(server)[receipt]
+    body = json.loads(Outbox(intake.cases.store, intake.cases.cipher).body(
+        Outbox(intake.cases.store).item(receipt).id, receipt))
+    assert body["clock_offset_s"] == -905.4 and held["payload_hash"] == hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
