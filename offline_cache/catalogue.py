@@ -39,7 +39,14 @@ from counter_client.domain.search import (
     normalize,
 )
 
-from .catalogue_schema import MIGRATIONS, guide_body, mode_bits, modes_of, set_meta
+from .catalogue_schema import (
+    MIGRATIONS,
+    guide_body,
+    mode_bits,
+    modes_of,
+    save_calendar_year,
+    set_meta,
+)
 from .catalogue_update import (
     CatalogueUpdate,
     PreparedBatch,
@@ -195,8 +202,7 @@ class CatalogueStore:
 
     def save_calendar_year(self, year: int, body: dict) -> None:
         with self.store.write() as db:
-            db.execute("INSERT INTO calendar_year VALUES (?, ?) ON CONFLICT(year) DO UPDATE SET body = excluded.body",
-                       [year, json.dumps(body, ensure_ascii=False)])
+            save_calendar_year(db, year, body)
 
     def agreements_covering(self, hall_region: str, handling_region: str, basic_code: str) -> list[str]:
         return [a.name for a in self.agreements() if a.covers(hall_region, handling_region, basic_code)]

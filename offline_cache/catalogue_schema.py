@@ -3,6 +3,7 @@ writing (column lists, handling-mode bits, stored guide bodies, the meta table).
 
 from __future__ import annotations
 
+import json
 import zlib
 from typing import Iterable
 
@@ -121,3 +122,9 @@ def set_meta(db: sqlite_utils.Database, values: dict[str, str | int | None]) -> 
             continue
         db.execute("INSERT INTO catalogue_meta(key, value) VALUES (?, ?) "
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, str(value)])
+
+
+def save_calendar_year(db: sqlite_utils.Database, year: int, body: dict) -> None:
+    """Insert or replace the platform's calendar of ``year``."""
+    db.execute("INSERT INTO calendar_year VALUES (?, ?) ON CONFLICT(year) DO UPDATE SET body = excluded.body",
+               [year, json.dumps(body, ensure_ascii=False)])

@@ -15,17 +15,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
+import msgspec
+
 from counter_client.domain.catalogue import Agreement, Department, Guide, Region
 from counter_client.domain.errors import InvalidCatalogue
 from counter_client.domain.search import char_tokens, compact, pinyin_keys, suffixes
 
-from .catalogue_schema import FTS_COLUMNS, GUIDE_FIELDS, SHORT_COLUMNS, mode_bits, set_meta
+from .catalogue_schema import FTS_COLUMNS, GUIDE_FIELDS, SHORT_COLUMNS, mode_bits, save_calendar_year, set_meta
 from .db import disk_error
 
 if TYPE_CHECKING:
     from .catalogue import CatalogueStore
 
 WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+FTS_ROWS_PER_WRITE = 2000  # guides indexed per FTS statement (see CatalogueUpdate._write_fts)
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,28 @@ class UpdateSummary:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A validated batch turned into rows, ready to write (built on any thread, no database)."""
+    """A validated batch turned into rows, ready to write (built on any thread, no database).
 
-    codes: tuple[str, ...]
-    rows: tuple[tuple, ...]  # (guide row, trigram row, per-character row, alias keys)
+    The rows of each table travel as one JSON array (``_ROWS``) and the guide bodies as one
+    blob (a row holds where its body starts and how long it is), so that ``put`` writes each
+    table of a batch with a single statement: SQLite then inserts the whole batch with the GIL
+    released, instead of taking it back for every row while the next batch is being decoded
+    on another thread. A batch holding what JSON cannot carry into SQLite (``rowwise``) is
+    written a row at a time instead.
+    """
+
+    codes: tuple[str, ...]  # in row order: the first gets the lowest id
+    guides: bytes  # JSON [[GUIDE_FIELDS without body..., body start (1-based), body length], ...]
+    bodies: bytes  # the stored bodies, back to back
+    fts: bytes  # JSON [[FTS_COLUMNS...], ...]
+    short: bytes  # JSON [[SHORT_COLUMNS...], ...]
+    aliases: bytes  # JSON [[row index, alias key], ...]
+    rowwise: bool = False  # holds what JSON rows cannot carry into SQLite: written row by row
+
+
+_ROWS = msgspec.json.Encoder()
+_NUL = b"\\u0000"  # a NUL character in the JSON rows: json_extract() would end the text there
+_INT64_MAX = (1 << 63) - 1  # a larger version is refused when bound, but would become a REAL from JSON
 
 
 class _TextKeys(NamedTuple):
@@ -59,6 +80,41 @@ def _keys(text: str) -> _TextKeys:
     """Search keys of a text; memoised, as names and departments repeat across thousands of guides."""
     pinyin, initials = pinyin_keys(text)
     return _TextKeys(compact(text), char_tokens(text), pinyin, initials, suffixes(initials))
+
+
+class _NameKeys(NamedTuple):
+    """The search keys of a guide's name and aliases, as its rows hold them."""
+
+    compact: str
+    pinyin: str
+    initials: str
+    f_aliases: str
+    f_pinyin: str
+    f_initials: str
+    s_chars: str
+    s_initials: str
+    alias_keys: tuple[str, ...]
+
+
+@lru_cache(maxsize=1 << 12)
+def _name_only_keys(name: str) -> _NameKeys:
+    """Keys of a guide without aliases; memoised, as guides share a handful of names."""
+    return _name_keys(name, ())
+
+
+def _name_keys(name: str, aliases: tuple[str, ...]) -> _NameKeys:
+    """Keys of a name with its aliases (not memoised: local aliases name one guide each)."""
+    n = _keys(name)
+    a = [_keys(alias) for alias in aliases]
+    return _NameKeys(
+        n.compact, n.pinyin, n.initials,
+        " ".join(k.compact for k in a),
+        " ".join([n.pinyin] + [k.pinyin for k in a]),
+        " ".join([n.initials] + [k.initials for k in a]),
+        " ".join([n.chars] + [k.chars for k in a]),
+        " ".join([n.initial_suffixes] + [k.initial_suffixes for k in a]),
+        tuple({k.compact for k in a}),
+    )
 
 
 @lru_cache(maxsize=1 << 16)
@@ -85,31 +141,59 @@ def prepare_batch(guides: Sequence[Guide], hashes: dict[str, str],
     departments = departments or {}
     bodies = bodies if bodies is not None else stored_bodies(guides)
     ordered = sorted(guides, key=lambda g: (not g.national_list, len(g.name)))
-    rows = []
-    for g in ordered:
-        name = _keys(g.name)
-        aliases = [_keys(a) for a in g.aliases]
+    guide_rows, fts_rows, short_rows, alias_rows, blobs = [], [], [], [], []
+    start = 1
+    for index, g in enumerate(ordered):
+        name = _name_keys(g.name, tuple(g.aliases)) if g.aliases else _name_only_keys(g.name)
         dept = departments.get(g.implementer.department_code) or g.implementer.name
         dept_key, dept_chars = _department_keys(dept)
-        guide_row = (
+        body = bodies[g.code]
+        blobs.append(body)
+        guide_rows.append((
             g.code, g.basic_code, g.impl_code, g.version, hashes.get(g.code) or g.content_hash(), g.name,
             name.compact, g.item_type, g.implementer.department_code, dept, g.handling_region,
-            int(g.national_list), mode_bits(g.modes), name.pinyin, name.initials, bodies[g.code],
-        )
-        fts = (
-            name.compact,
-            " ".join(a.compact for a in aliases),
-            " ".join([name.pinyin] + [a.pinyin for a in aliases]),
-            " ".join([name.initials] + [a.initials for a in aliases]),
-            dept_key,
-        )
-        short = (
-            " ".join([name.chars] + [a.chars for a in aliases]),
-            " ".join([name.initial_suffixes] + [a.initial_suffixes for a in aliases]),
-            dept_chars,
-        )
-        rows.append((guide_row, fts, short, tuple({a.compact for a in aliases})))
-    return PreparedBatch(tuple(g.code for g in ordered), tuple(rows))
+            int(g.national_list), mode_bits(g.modes), name.pinyin, name.initials, start, len(body),
+        ))
+        start += len(body)
+        fts_rows.append((name.compact, name.f_aliases, name.f_pinyin, name.f_initials, dept_key))
+        short_rows.append((name.s_chars, name.s_initials, dept_chars))
+        alias_rows.extend((index, alias) for alias in name.alias_keys)
+    encode = _ROWS.encode
+    tables = (encode(guide_rows), encode(fts_rows), encode(short_rows), encode(alias_rows))
+    rowwise = any(_NUL in rows for rows in tables) or any(row[3] > _INT64_MAX for row in guide_rows)
+    return PreparedBatch(tuple(g.code for g in ordered), tables[0], b"".join(blobs), *tables[1:], rowwise=rowwise)
+
+
+def _from_rows(count: int) -> str:
+    """The first ``count`` values of each row of ``json_each(?1)``."""
+    return ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
+
+
+_BODY_FIELDS = len(GUIDE_FIELDS) - 1
+assert GUIDE_FIELDS[-1] == "body"
+# ?1: the rows as JSON, ?2: the id of the first row (ids follow the rows' order), ?3: the bodies
+_INSERT_GUIDES = (
+    f"INSERT INTO guide (id, {', '.join(GUIDE_FIELDS)}) SELECT ?2 + key, {_from_rows(_BODY_FIELDS)}, "
+    f"substr(?3, json_extract(value, '$[{_BODY_FIELDS}]'), json_extract(value, '$[{_BODY_FIELDS + 1}]')) "
+    "FROM json_each(?1)")
+_INSERT_FTS = (f"INSERT INTO guide_fts (rowid, {', '.join(FTS_COLUMNS)}) "
+               f"SELECT ?2 + key, {_from_rows(len(FTS_COLUMNS))} FROM json_each(?1)")
+_INSERT_SHORT = (f"INSERT INTO guide_fts_short (rowid, {', '.join(SHORT_COLUMNS)}) "
+                 f"SELECT ?2 + key, {_from_rows(len(SHORT_COLUMNS))} FROM json_each(?1)")
+_INSERT_ALIASES = ("INSERT INTO guide_alias (guide_id, alias_key) "
+                   "SELECT ?2 + json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)")
+# the same, a row at a time (PreparedBatch.rowwise)
+_INSERT_GUIDE_ROW = f"INSERT INTO guide (id, {', '.join(GUIDE_FIELDS)}) VALUES (?{', ?' * len(GUIDE_FIELDS)})"
+_INSERT_FTS_ROW = f"INSERT INTO guide_fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})"
+_INSERT_SHORT_ROW = (f"INSERT INTO guide_fts_short (rowid, {', '.join(SHORT_COLUMNS)}) "
+                     f"VALUES (?{', ?' * len(SHORT_COLUMNS)})")
+_INSERT_ALIAS_ROW = "INSERT INTO guide_alias (guide_id, alias_key) VALUES (?, ?)"
+
+
+def _joined(arrays: Iterable[bytes]) -> bytes:
+    """JSON arrays (as bytes) joined into one array."""
+    items = [a[1:-1] for a in arrays if a != b"[]"]
+    return b"[" + b",".join(items) + b"]"
 
 
 class CatalogueUpdate:
@@ -128,6 +212,9 @@ class CatalogueUpdate:
         self._finished: UpdateSummary | None = None
         self._touched_reference = False
         self._next_id: int | None = None
+        self._fts_pending: list[tuple[bytes, bytes]] = []  # (fts, short) rows put, not yet indexed
+        self._fts_first = 0  # id of the first of them
+        self._fts_rows = 0
 
     def __enter__(self) -> "CatalogueUpdate":
         # The commit of a large update would copy the whole WAL back into the file before
@@ -165,21 +252,51 @@ class CatalogueUpdate:
                     f"目录数据有误：事项编码 {code} 重复出现，本次更新已放弃，继续使用原目录。",
                     f"duplicate guide code in catalogue payload: {code}")
             self._seen.add(code)
-        xm = self._db.conn.executemany
+        x = self._db.conn.execute
         self._delete(list(batch.codes))
         if self._next_id is None:
-            self._next_id = self._db.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM guide").fetchone()[0]
-        ids = range(self._next_id, self._next_id + len(batch.rows))
-        self._next_id += len(batch.rows)
-        xm(f"INSERT INTO guide (id, {', '.join(GUIDE_FIELDS)}) VALUES (?{', ?' * len(GUIDE_FIELDS)})",
-           [(gid,) + row[0] for gid, row in zip(ids, batch.rows)])
-        xm(f"INSERT INTO guide_fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
-           [(gid,) + row[1] for gid, row in zip(ids, batch.rows)])
-        xm(f"INSERT INTO guide_fts_short (rowid, {', '.join(SHORT_COLUMNS)}) VALUES (?{', ?' * len(SHORT_COLUMNS)})",
-           [(gid,) + row[2] for gid, row in zip(ids, batch.rows)])
-        xm("INSERT INTO guide_alias (guide_id, alias_key) VALUES (?, ?)",
-           [(gid, alias) for gid, row in zip(ids, batch.rows) for alias in row[3]])
+            self._next_id = x("SELECT coalesce(max(id), 0) + 1 FROM guide").fetchone()[0]
+        first = self._next_id
+        self._next_id += len(batch.codes)
+        if batch.rowwise:
+            self._write_fts()  # the batches pending keep consecutive ids
+            self._put_rowwise(batch, first)
+        else:
+            x(_INSERT_GUIDES, (batch.guides, first, batch.bodies))
+            x(_INSERT_ALIASES, (batch.aliases, first))
+            if not self._fts_pending:
+                self._fts_first = first
+            self._fts_pending.append((batch.fts, batch.short))
+            self._fts_rows += len(batch.codes)
+            if self._fts_rows >= FTS_ROWS_PER_WRITE:
+                self._write_fts()
         self._changed += len(batch.codes)
+
+    def _put_rowwise(self, batch: PreparedBatch, first: int) -> None:
+        """Write a batch a row at a time, its values bound as they are."""
+        xm = self._db.conn.executemany
+        decode = msgspec.json.decode
+        xm(_INSERT_GUIDE_ROW, [(first + i, *row[:-2], batch.bodies[row[-2] - 1:row[-2] - 1 + row[-1]])
+                               for i, row in enumerate(decode(batch.guides))])
+        xm(_INSERT_FTS_ROW, [(first + i, *row) for i, row in enumerate(decode(batch.fts))])
+        xm(_INSERT_SHORT_ROW, [(first + i, *row) for i, row in enumerate(decode(batch.short))])
+        xm(_INSERT_ALIAS_ROW, [(first + i, alias) for i, alias in decode(batch.aliases)])
+
+    def _write_fts(self) -> None:
+        """Index the guides put since the last call (their ids are consecutive).
+
+        FTS5 writes what it has gathered as a new segment at the end of every statement that
+        inserts several rows, and then merges segments; a statement per batch of 500 would
+        double the segments (and the merging) of writing row by row, so several batches go
+        into one statement.
+        """
+        if not self._fts_pending:
+            return
+        x = self._db.conn.execute
+        x(_INSERT_FTS, (_joined(fts for fts, _ in self._fts_pending), self._fts_first))
+        x(_INSERT_SHORT, (_joined(short for _, short in self._fts_pending), self._fts_first))
+        self._fts_pending = []
+        self._fts_rows = 0
 
     def remove(self, codes: Iterable[str]) -> None:
         codes = [c for c in codes if c not in self._seen]
@@ -227,8 +344,13 @@ class CatalogueUpdate:
                                   [(r.code, r.name, r.parent, r.level) for r in regions])
         self._touched_reference = True
 
+    def save_calendar_year(self, year: int, body: dict) -> None:
+        """The platform's working-day calendar of ``year``, written with this update."""
+        save_calendar_year(self._db, year, body)
+
     def finish(self, catalogue_version: int, meta: dict[str, str | int | None] | None = None) -> UpdateSummary:
         """Record the new version; the transaction commits when the ``with`` block ends."""
+        self._write_fts()
         values = dict(meta or {})
         values["catalogue_version"] = catalogue_version
         set_meta(self._db, values)

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+_CHAR_TOKENS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 _PUNCT = re.compile(r"[\s\u3000、，,。.；;：:（）()\[\]【】《》<>“”\"'‘’·\-—_/\\|!?！？]+")
 
 
@@ -42,15 +43,36 @@ def _pypinyin():
     pypinyin's own, read when it is first imported; ``pinyin_phrases`` holds every phrase of the
     full table that contains a character with several readings and occurs in region names, item
     names or guide wording (``tests/tools/build_pinyin_phrases.py``), so those read as before.
+
+    Returns ``lazy_pinyin`` for one run of Chinese characters, exactly as
+    ``pypinyin.lazy_pinyin(run)`` reads it: the run is segmented the same way, and each segment
+    (a phrase or a single character) is converted once and remembered. Names differ mostly by
+    their region prefix (``北京市房山区…``), so a catalogue has thousands of distinct names but
+    only a few thousand distinct segments, and converting a segment costs most of the time.
     """
     os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
     os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "true")
     import pypinyin
+    from pypinyin.converter import UltimateConverter
+    from pypinyin.core import Pinyin
 
     from counter_client.domain.pinyin_phrases import PHRASES
 
     pypinyin.load_phrases_dict(PHRASES)
-    return pypinyin.lazy_pinyin
+    # what pypinyin.lazy_pinyin(run) does: Pinyin(UltimateConverter()).lazy_pinyin(run, Style.NORMAL)
+    converter = UltimateConverter(v_to_u=False, neutral_tone_with_five=False, tone_sandhi=False)
+    segment = Pinyin(converter).seg
+    normal = pypinyin.Style.NORMAL
+
+    @lru_cache(maxsize=1 << 15)
+    def word_syllables(word: str) -> tuple[str, ...]:
+        return tuple(s for readings in converter.convert(word, normal, False, "default", strict=True)
+                     for s in readings)
+
+    def lazy_pinyin(run: str) -> list[str]:
+        return [s for word in segment(run) for s in word_syllables(word)]
+
+    return lazy_pinyin
 
 
 @lru_cache(maxsize=1 << 16)
@@ -80,20 +102,7 @@ def char_tokens(text: str) -> str:
     ``居民身份证 C1`` -> ``居 民 身 份 证 c1``. A two-character query becomes the phrase
     ``"身 份"``, which the index answers without scanning.
     """
-    text = compact(text)
-    out: list[str] = []
-    word: list[str] = []
-    for ch in text:
-        if _CJK_CHAR.match(ch):
-            if word:
-                out.append("".join(word))
-                word = []
-            out.append(ch)
-        else:
-            word.append(ch)
-    if word:
-        out.append("".join(word))
-    return " ".join(out)
+    return " ".join(_CHAR_TOKENS.findall(compact(text)))
 
 
 def suffixes(word: str, min_len: int = 1) -> str:

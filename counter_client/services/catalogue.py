@@ -6,15 +6,20 @@ case where nothing is local; a switch to another platform compares by hash too, 
 differs is downloaded). Departments, agreements and regions are fetched with their ETags.
 Guides arrive in batches, each validated and written inside one transaction that commits only
 at the end (``offline_cache.catalogue``), so a failure at any point leaves the old catalogue in
-use. The next batch downloads while the current one is written.
+use; the working-day calendar is written in the same transaction. The next batches download and
+are validated and turned into rows on helper threads while the current one is written.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
+import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -24,12 +29,14 @@ import msgspec
 from counter_client.domain.catalogue import Department, Guide
 from counter_client.domain.search import SearchFilters, SearchHit
 from counter_client.errors import Cancelled, InvalidCatalogue, PlatformError
+from counter_client.platform_api import wire
 from counter_client.platform_api.results import DeltaUnavailable, Fetched
 from counter_client.platform_api.wire import ManifestEntry
 from offline_cache.catalogue import (
     CatalogueInfo,
     CatalogueStore,
     CatalogueUpdate,
+    PreparedBatch,
     prepare_batch,
 )
 
@@ -38,7 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 1  # batches requested ahead (2 measured no faster: both cores are busy already)
+AHEAD = 3  # batches downloading, decoding or ready ahead of the writer (about 10 MB)
+SWITCH_INTERVAL_S = 0.0005  # during a refresh (see _threads_interleaved)
 Progress = Callable[[int, int, str], None]
 IsCancelled = Callable[[], bool]
 
@@ -131,25 +139,41 @@ class CatalogueService:
         meta: dict[str, str | int | None] = {"refreshed_at": _now(), "platform": client.base_url,
                                              "catalogue_id": catalogue_id}
         total = len(to_fetch)
-        with _Downloads(client, to_fetch, self.batch_size, cancelled) as downloads, store.update() as update:
-            changed_reference = self._update_reference_data(client, update, meta, force=not same_platform)
+        known_calendar = store.calendar_years()
+        with _threads_interleaved(), _Downloads(client, to_fetch, self.batch_size, cancelled) as downloads, \
+                store.update() as update:
+            calendar = downloads.run(self._fetch_calendar, client, known_calendar)
+            changed_reference = self._update_reference_data(client, update, meta, force=not same_platform,
+                                                            departments_written=downloads.prepare_with)
             if mode == "unchanged" and not changed_reference:
                 summary = None  # leaving without finish(): nothing written
+                years, calendar_error = calendar.result()  # saved below, on their own
             else:
                 if cancelled():
                     raise Cancelled()
-                departments = update.department_names()
                 done = 0
-                for chunk, guides, bodies in downloads:
-                    update.put(prepare_batch(guides, dict(chunk), departments, bodies))
+                for chunk, batch in downloads:
+                    update.put(batch)
                     done += len(chunk)
                     progress(done, total, f"正在下载事项指南 {done}/{total}")
                 if cancelled():
                     raise Cancelled()
                 update.remove(removed)
+                # The calendar is written in this transaction: a write of its own after the
+                # commit would be the one to copy the whole WAL of a large update back into the
+                # file (the checkpoint ``CatalogueUpdate`` leaves to later). It is auxiliary data,
+                # so failing to fetch it does not hold back the catalogue: the error is raised
+                # once the catalogue is committed, as when the calendar was fetched afterwards.
+                years, calendar_error = calendar.result()
+                for year, body in years:
+                    update.save_calendar_year(year, body)
                 progress(total, total, "正在启用新目录…")
                 summary = update.finish(version, meta)
-        self._refresh_calendar(client)
+        if summary is None:
+            for year, body in years:
+                store.save_calendar_year(year, body)
+        if calendar_error is not None:
+            raise calendar_error
         if summary is None:
             store.set_meta(refreshed_at=meta["refreshed_at"])
             return self._result("unchanged", version, 0, 0, client, req0, bytes0, started,
@@ -187,36 +211,49 @@ class CatalogueService:
         return "full", manifest.catalogue_version, to_fetch, removed, manifest.catalogue_id
 
     @staticmethod
-    def _update_reference_data(client: PlatformClient, update: CatalogueUpdate, meta: dict,
-                               force: bool) -> bool:
+    def _update_reference_data(client: PlatformClient, update: CatalogueUpdate, meta: dict, force: bool,
+                               departments_written: Callable[[dict[str, str]], None] = lambda names: None
+                               ) -> bool:
         """Departments, agreements and regions that changed (by ETag), written into ``update``
-        one at a time so that large lists (45,000 regions) are not all held at once."""
+        one at a time so that large lists (45,000 regions) are not all held at once.
+
+        ``departments_written`` gets department code -> name as the update now has them, as
+        soon as departments are done (guide rows carry these names: the batches downloaded
+        meanwhile can be turned into rows while agreements and regions are written)."""
         store = update.catalogue
         changed = False
         for key, call, write in (("departments", client.departments, update.replace_departments),
                                  ("agreements", client.agreements, update.replace_agreements),
                                  ("regions", client.regions, update.replace_regions)):
             fetched: Fetched = call(etag=None if force else store.meta(f"{key}_etag"))
-            if fetched.not_modified:
-                continue
-            write(getattr(fetched.value, key))
-            meta[f"{key}_etag"] = fetched.etag or ""
-            if key == "regions":
-                meta["regions_version"] = fetched.value.version
-            changed = True
+            if not fetched.not_modified:
+                write(getattr(fetched.value, key))
+                meta[f"{key}_etag"] = fetched.etag or ""
+                if key == "regions":
+                    meta["regions_version"] = fetched.value.version
+                changed = True
             del fetched
+            if key == "departments":
+                departments_written(update.department_names())
         return changed
 
-    def _refresh_calendar(self, client: PlatformClient) -> None:
-        """Keep the platform's working-day calendar of this year and the next (due dates need
-        them when the holiday library does not know a year); a year the platform lacks is skipped."""
+    @staticmethod
+    def _fetch_calendar(client: PlatformClient, known: dict[int, dict]
+                        ) -> tuple[list[tuple[int, dict]], Exception | None]:
+        """The platform's working-day calendars of this year and the next that differ from
+        ``known`` (due dates need them when the holiday library does not know a year; a year the
+        platform lacks is skipped): ([(year, body to save)], the error that stopped the fetching)."""
         this_year = datetime.now().year
-        known = self.store.calendar_years()
-        for year in (this_year, this_year + 1):
-            fetched = client.calendar(year, etag=known.get(year, {}).get("etag"))
-            if fetched is None or fetched.not_modified or fetched.value.year != year:
-                continue
-            self.store.save_calendar_year(year, msgspec.to_builtins(fetched.value) | {"etag": fetched.etag or ""})
+        years: list[tuple[int, dict]] = []
+        try:
+            for year in (this_year, this_year + 1):
+                fetched = client.calendar(year, etag=known.get(year, {}).get("etag"))
+                if fetched is None or fetched.not_modified or fetched.value.year != year:
+                    continue
+                years.append((year, msgspec.to_builtins(fetched.value) | {"etag": fetched.etag or ""}))
+        except Exception as exc:  # noqa: BLE001 - the caller raises it once what was fetched is saved
+            return years, exc
+        return years, None
 
     def calendar_years(self) -> dict[int, tuple]:
         """Year -> (holidays, workdays, source, verified) as the platform supplied them."""
@@ -231,14 +268,52 @@ class CatalogueService:
                              client.requests_made - req0, round(time.monotonic() - started, 3))
 
 
-class _Downloads:
-    """Guide batches downloaded and validated on a helper thread, one batch ahead of the writer.
+_runtime_lock = threading.Lock()
+_runtime_users = 0
+_runtime_saved: float | None = None
 
-    The first batch is requested on entry, so it downloads while departments, agreements and
-    regions are written. The helper's work is waiting on the network and a few long calls into
-    msgspec; the writer spends most of its time inside SQLite with the GIL released; so the two
-    overlap. The Python-heavy search keys (``prepare_batch``) stay on the writer's thread so that
-    the threads do not hand the GIL back and forth for every row.
+
+@contextmanager
+def _threads_interleaved() -> Iterator[None]:
+    """The interpreter tuned for a refresh's threads, as long as one runs.
+
+    The writer's thread spends most of its time inside SQLite without the GIL and needs it back
+    for a moment after each statement, while the decoding thread holds it for long stretches of
+    msgspec and search-key work: with the default switch interval (5 ms) the writer waits up to
+    that long for each statement, so it is shortened (other threads, the GUI's among them, get
+    the GIL back sooner too). The objects that exist before the refresh are left out of garbage
+    collection meanwhile (``gc.freeze``): decoding allocates millions of short-lived objects, and
+    each full collection would otherwise walk the whole process, every module included.
+    """
+    global _runtime_users, _runtime_saved
+    with _runtime_lock:
+        _runtime_users += 1
+        if _runtime_users == 1:
+            _runtime_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_runtime_saved, SWITCH_INTERVAL_S))
+            gc.freeze()
+    try:
+        yield
+    finally:
+        with _runtime_lock:
+            _runtime_users -= 1
+            if _runtime_users == 0:
+                gc.unfreeze()
+                if _runtime_saved is not None:
+                    sys.setswitchinterval(_runtime_saved)
+
+
+class _Downloads:
+    """Guide batches downloaded on one helper thread and validated and turned into rows on
+    another, ahead of the writer.
+
+    The first batches are requested on entry, so they download while departments, agreements
+    and regions are written; their rows wait for ``prepare_with`` (they carry department names
+    as this update writes them). ``AHEAD`` batches are in flight, so the platform is not left
+    idle while a batch is decoded. The writer's thread only runs SQLite:
+    ``put`` writes each table of a batch with one statement, during which SQLite does not hold
+    the GIL, so the decoding thread's Python work (msgspec, search keys) and the writer's SQLite
+    work overlap instead of handing the GIL back and forth for every row.
     """
 
     def __init__(self, client: PlatformClient, entries: list[tuple[str, str]], batch_size: int,
@@ -246,36 +321,63 @@ class _Downloads:
         self._client = client
         self._chunks = [entries[i:i + batch_size] for i in range(0, len(entries), batch_size)]
         self._cancelled = cancelled
-        self._pool = ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="catalogue-fetch")
-        self._pending: deque = deque()
+        self._network = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-fetch")
+        self._decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-decode")
+        self._batches: deque[Future] = deque()
+        self._next = 0
+        self._departments: dict[str, str] | None = None
+        self._preparing = threading.Event()
 
-    def _fetch(self, chunk: list[tuple[str, str]]) -> tuple[list[Guide], dict[str, bytes]]:
+    def prepare_with(self, departments: dict[str, str]) -> None:
+        """Department code -> name for the rows; batches are turned into rows from now on."""
+        self._departments = departments
+        self._preparing.set()
+
+    def _download(self, codes: list[str]) -> bytes:
         if self._cancelled():
             raise Cancelled()
+        return self._client.guides_raw(codes)
+
+    def _prepare(self, chunk: list[tuple[str, str]], download: Future) -> PreparedBatch:
         codes = [code for code, _ in chunk]
-        guides, bodies, _missing = self._client.guides(codes)
+        guides, bodies, _missing = wire.parse_guide_batch(download.result())
         _checked_batch(codes, guides)
-        return guides, {g.code: body for g, body in zip(guides, bodies)}
+        self._preparing.wait()
+        if self._departments is None or self._cancelled():  # the refresh ended before writing them
+            raise Cancelled()
+        return prepare_batch(guides, dict(chunk), self._departments,
+                             {g.code: body for g, body in zip(guides, bodies)})
+
+    def run(self, fn: Callable, *args) -> Future:
+        """``fn(*args)`` on the download thread, after the batches already requested."""
+        return self._network.submit(fn, *args)
+
+    def _submit(self) -> None:
+        """Keep ``AHEAD`` batches in flight (downloading, decoding or ready) ahead of the writer."""
+        while self._next < len(self._chunks) and len(self._batches) < AHEAD:
+            chunk = self._chunks[self._next]
+            self._next += 1
+            download = self._network.submit(self._download, [code for code, _ in chunk])
+            self._batches.append(self._decoder.submit(self._prepare, chunk, download))
 
     def __enter__(self) -> "_Downloads":
-        self._pending.extend(self._pool.submit(self._fetch, c) for c in self._chunks[:PREFETCH])
+        self._submit()
         return self
 
-    def __iter__(self) -> Iterator[tuple[list[tuple[str, str]], list[Guide], dict[str, bytes]]]:
-        upcoming = iter(self._chunks[PREFETCH:])
+    def __iter__(self) -> Iterator[tuple[list[tuple[str, str]], PreparedBatch]]:
         for chunk in self._chunks:
-            guides, bodies = self._pending.popleft().result()
+            batch = self._batches.popleft().result()
             if self._cancelled():
                 raise Cancelled()
-            following = next(upcoming, None)
-            if following is not None:
-                self._pending.append(self._pool.submit(self._fetch, following))
-            yield chunk, guides, bodies
+            self._submit()
+            yield chunk, batch
 
     def __exit__(self, *exc) -> None:
-        for future in self._pending:
-            future.cancel()
-        self._pool.shutdown(wait=True)
+        # batches not started are dropped; one being decoded gets its download (if it waits for
+        # prepare_with, it gives up), then downloads not started are dropped
+        self._preparing.set()
+        self._decoder.shutdown(wait=True, cancel_futures=True)
+        self._network.shutdown(wait=True, cancel_futures=True)
 
 
 def _checked_batch(codes: list[str], guides: list[Guide]) -> None:

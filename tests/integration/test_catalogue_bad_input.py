@@ -211,3 +211,18 @@ def test_good_update_after_failures(service, rogue):
     result = service.refresh(PlatformClient(rogue.url))
     assert result.version == 2 and result.guide_count == 4
     assert [h.code for h in service.search("新事项")] == ["NEW-1"]
+
+
+def test_calendar_failure_after_the_guides_keeps_the_new_catalogue(service, rogue):
+    """The calendar is written with the catalogue's transaction; failing to fetch it is reported,
+    but does not hold back the guides (as when it was fetched after the commit)."""
+    serve_platform(rogue, [_guide_json(g) for g in GOOD] + [_guide_json(f.guide("NEW-1", "新事项"))], version=2)
+    year = time.localtime().tm_year
+    rogue.routes[("GET", f"/api/v1/calendar/{year}")] = Reply(
+        500, {"title": "error", "status": 500, "detail": "平台内部错误，请稍后重试。", "code": "internal"},
+        "application/problem+json")
+    with pytest.raises(PlatformError):
+        service.refresh(PlatformClient(rogue.url))
+    assert service.info().version == 2 and [h.code for h in service.search("新事项")] == ["NEW-1"]
+    del rogue.routes[("GET", f"/api/v1/calendar/{year}")]
+    assert service.refresh(PlatformClient(rogue.url)).guide_count == 4

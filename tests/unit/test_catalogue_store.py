@@ -221,3 +221,79 @@ def test_large_update_leaves_the_wal_for_later_and_tidy_folds_it_back(tmp_path):
     assert wal.stat().st_size == 0
     assert store.search("事项12号")[0].code == "W-12"
     store.close()
+
+
+def test_rows_keep_every_character_and_the_bodies_as_received(tmp_path):
+    """A batch reaches SQLite as JSON rows and one blob of bodies: quotes, backslashes, control
+    characters, characters beyond the BMP and full-width forms come back exactly, and each body
+    is the bytes given for it."""
+    from offline_cache.catalogue_update import prepare_batch
+
+    names = ['引号"与\\反斜杠', "换行\n与制表\t事项", "𠀀扩展字😀事项", "ＡＢＣ全角Ａ４事项", "'单引号'[括号]{花括号}"]
+    guides = [f.guide(f"ODD-{i}", n, aliases=[n + "别名", f"别名{i}"], department=f"D-ODD-{i}",
+                      department_name=n + "管理局", national=i % 2 == 0, version=i + 1)
+              for i, n in enumerate(names)]
+    bodies = {g.code: b'{"received": "%d", "raw": "\\u00e9\xe2\x82\xac"}' % i for i, g in enumerate(guides)}
+    store = open_catalogue(tmp_path / "c.sqlite3")
+    with store.update() as update:
+        update.put(prepare_batch(guides, {g.code: f"hash-{g.code}" for g in guides}, {}, bodies))
+        update.put(prepare_batch([f.guide("ODD-X", "第二批事项")], {}))
+        update.finish(1)
+    db = store.store.db
+    rows = {r[0]: r[1:] for r in db.execute(
+        "SELECT code, id, name, name_key, pinyin, initials, department_name, version, national_list, hash, body, "
+        "typeof(version), typeof(body) FROM guide")}
+    for g in guides:
+        _id, name, key, full, ini, dept, version, national, digest, body, t_version, t_body = rows[g.code]
+        assert (name, key, (full, ini), dept) == (g.name, compact(g.name), pinyin_keys(g.name), g.name + "管理局")
+        assert (version, national, digest, body) == (g.version, int(g.national_list), f"hash-{g.code}", bodies[g.code])
+        assert (t_version, t_body) == ("integer", "blob")
+        fts = db.execute("SELECT f_name, f_aliases, f_department FROM guide_fts WHERE rowid = ?", [_id]).fetchone()
+        assert fts == (compact(g.name), " ".join(compact(a) for a in g.aliases), compact(g.name + "管理局"))
+        aliases = {r[0] for r in db.execute("SELECT alias_key FROM guide_alias WHERE guide_id = ?", [_id])}
+        assert aliases == {compact(a) for a in g.aliases}
+    # relevance order within a batch (national-list first, then shorter names), ids continue across batches
+    by_id = [code for _, code in sorted((rows[g.code][0], g.code) for g in guides)]
+    assert by_id == [g.code for g in sorted(guides, key=lambda g: (not g.national_list, len(g.name)))]
+    assert [rows[c][0] for c in by_id] == list(range(1, len(guides) + 1))
+    assert rows["ODD-X"][0] == max(r[0] for r in rows.values()) == len(guides) + 1
+    assert codes(store.search("反斜杠")) == ["ODD-0"] and codes(store.search("𠀀扩展")) == ["ODD-2"]
+    assert store.guide("ODD-X") == f.guide("ODD-X", "第二批事项")
+    store.close()
+
+
+def test_char_tokens():
+    from counter_client.domain.search import char_tokens
+
+    assert char_tokens("居民身份证 C1") == "居 民 身 份 证 c1"
+    assert char_tokens("A4纸（Ｂ５）𠀀x") == "a4 纸 b5 𠀀 x"
+    assert char_tokens("") == "" and char_tokens("（）") == ""
+
+
+def test_values_json_cannot_carry_are_written_row_by_row(tmp_path):
+    """A NUL character would cut the text short in SQLite's JSON functions, and a version beyond
+    64 bits would turn into a REAL: such batches are written a row at a time, as they are."""
+    from offline_cache.catalogue_update import prepare_batch
+
+    store = open_catalogue(tmp_path / "c.sqlite3")
+    odd = f.guide("NUL-1", "空\x00字符事项", aliases=["别\x00名"])
+    plain = [f.guide(f"PLAIN-{i}", f"普通事项{i}") for i in range(3)]
+    assert prepare_batch([odd], {}).rowwise and not prepare_batch(plain, {}).rowwise
+    with store.update() as update:
+        update.put(prepare_batch(plain[:2], {}))
+        update.put(prepare_batch([odd], {}))
+        update.put(prepare_batch(plain[2:], {}))
+        update.finish(1)
+    db = store.store.db
+    assert db.execute("SELECT name, name_key FROM guide WHERE code = 'NUL-1'").fetchone() == (
+        odd.name, compact(odd.name))
+    assert [r[0] for r in db.execute("SELECT alias_key FROM guide_alias a JOIN guide g ON g.id = a.guide_id "
+                                      "WHERE g.code = 'NUL-1'")] == ["别\x00名"]
+    assert store.guide("NUL-1") == odd
+    assert [h.code for h in store.search("普通事项", limit=10)] == ["PLAIN-0", "PLAIN-1", "PLAIN-2"]
+    assert db.execute("SELECT count(*) FROM guide_fts").fetchone()[0] == 4
+    with pytest.raises(OverflowError), store.update() as update:
+        update.put(prepare_batch([f.guide("BIG-1", "大版本事项", version=1 << 63)], {}))
+        update.finish(2)
+    assert store.version() == 1 and store.guide("BIG-1") is None
+    store.close()

@@ -47,3 +47,18 @@ def test_trimmed_pypinyin_is_what_the_client_loads():
     assert os.environ.get("PYPINYIN_NO_PHRASES") == "true"
     assert len(pypinyin.constants.PHRASES_DICT) < 10_000
     assert pinyin_keys("重庆市长寿区") == ("chongqingshichangshouqu", "cqscsq")
+
+
+def test_segments_converted_once_read_like_lazy_pinyin():
+    """The client converts each segment of a name once and remembers it; what it reads must be
+    what ``pypinyin.lazy_pinyin`` reads for the whole run (same trimmed phrase table)."""
+    from pypinyin import lazy_pinyin
+
+    from counter_client.domain.search import _CJK_CHAR, _RUNS, _pypinyin
+
+    ours = _pypinyin()
+    runs = sorted({run for t in corpus() for run in _RUNS.findall(compact(t)) if _CJK_CHAR.match(run)})
+    runs += ["重庆市长寿区", "银行行长", "长春市朝阳区", "音乐乐器", "𠀀𠀁", "㐀", "豈更車"]
+    assert len(runs) > 10_000
+    differ = [(run, ours(run), lazy_pinyin(run)) for run in runs if ours(run) != lazy_pinyin(run)]
+    assert not differ, differ[:10]
