@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from .crypto import Cipher, field_context
-from .db import Store
+from .db import Store, disk_error
 
 STATES = ("queued", "sending", "acked", "in_doubt", "retry_wait", "rejected", "held")
 STATE_LABELS = {"queued": "待上传", "sending": "上传中", "acked": "已送达", "in_doubt": "待确认",
@@ -54,6 +56,27 @@ def migrate(migrations: sqlite_utils.Migrations) -> None:
         """The exact body sent the first time (sealed: it holds personal data), resent unchanged
         after a doubt, so the platform sees an identical replay rather than a conflict."""
         db.execute("ALTER TABLE outbox ADD COLUMN body BLOB")
+
+
+@contextmanager
+def writing(store: Store) -> Iterator[sqlite_utils.Database]:
+    """``store.write()``, with a write SQLite refused turned into ``StoreError`` (disk full: the
+    sync pass then ends with a message instead of a crash). SQLite rolls a transaction back by
+    itself on SQLITE_FULL, so the ROLLBACK that follows fails ("no transaction is active") and
+    hides the real error: the first error of the chain is the one reported."""
+    try:
+        with store.write() as db:
+            yield db
+    except sqlite3.OperationalError as exc:
+        raise disk_error(first_error(exc)) from exc
+
+
+def first_error(exc: sqlite3.OperationalError) -> sqlite3.OperationalError:
+    """The earliest SQLite error in ``exc``'s chain (the one a failed ROLLBACK was handling)."""
+    seen = exc
+    while isinstance(seen.__context__, sqlite3.OperationalError):
+        seen = seen.__context__
+    return seen
 
 
 def enqueue_in(db: sqlite_utils.Database, kind: str, key: str, case_id: str, now: float | None = None) -> None:
@@ -104,7 +127,7 @@ class Outbox:
     def fix_body(self, item_id: int, key: str, body: bytes, payload_hash: str) -> bytes:
         """Keep ``body`` as the one to send, unless one is kept already (returned instead)."""
         sealed = self._cipher().encrypt(body, field_context("outbox", "body", key))
-        with self.store.write() as db:
+        with writing(self.store) as db:
             row = db.execute("SELECT body FROM outbox WHERE id = ?", [item_id]).fetchone()
             if row is not None and row[0] is not None:
                 return self._cipher().decrypt(row[0], field_context("outbox", "body", key))
@@ -119,13 +142,13 @@ class Outbox:
     # -- queueing ----------------------------------------------------------------------------------
     def enqueue(self, kind: str, key: str, case_id: str) -> None:
         """Queue an item (idempotent: a key already queued stays as it is)."""
-        with self.store.write() as db:
+        with writing(self.store) as db:
             enqueue_in(db, kind, key, case_id, self._clock())
 
     # -- the sender's side ---------------------------------------------------------------------------
     def recover(self) -> int:
         """Items left in ``sending`` by a crash become ``in_doubt``; returns how many."""
-        with self.store.write() as db:
+        with writing(self.store) as db:
             cur = db.conn.execute("UPDATE outbox SET state = 'in_doubt', updated_at = ? WHERE state = 'sending'",
                                   [self._clock()])
             return cur.rowcount
@@ -141,11 +164,14 @@ class Outbox:
                 db.execute("INSERT INTO sender_lease VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
                            " owner = excluded.owner, expires_at = excluded.expires_at", [owner, now + seconds])
                 return True
-        except sqlite3.OperationalError:
-            return False
+        except sqlite3.OperationalError as exc:  # another writer holds the file: busy; else (disk full) say so
+            cause = first_error(exc)
+            if "locked" in str(cause).lower() or "busy" in str(cause).lower():
+                return False
+            raise disk_error(cause) from exc
 
     def release(self, owner: str) -> None:
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute("DELETE FROM sender_lease WHERE id = 1 AND owner = ?", [owner])
 
     def due(self, limit: int = 50) -> list[OutboxItem]:
@@ -161,7 +187,7 @@ class Outbox:
 
     def mark_acked(self, item_id: int, ack: dict) -> None:
         now = self._clock()
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute("UPDATE outbox SET state = 'acked', acked_at = ?, updated_at = ?, ack = ?, last_error = '',"
                        " last_error_log = '' WHERE id = ?", [now, now, json.dumps(ack, ensure_ascii=False), item_id])
 
@@ -183,13 +209,13 @@ class Outbox:
         for name, value in fields.items():
             sets.append(f"{name} = ?")
             values.append(value)
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", values + [item_id])
 
     # -- the clerk's and supervisor's side ------------------------------------------------------------
     def retry_now(self, item_id: int) -> None:
         """Try again at the next pass (a rejected item stays rejected: it needs a decision)."""
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute("UPDATE outbox SET next_attempt_at = 0, state = CASE state WHEN 'held' THEN 'queued'"
                        " ELSE state END, held_by = '' WHERE id = ? AND state IN ('retry_wait', 'in_doubt', 'queued',"
                        " 'held')", [item_id])
@@ -197,13 +223,13 @@ class Outbox:
     def requeue(self, item_id: int, reason: str) -> None:
         """An acknowledged item the platform turns out not to hold (reconciliation): send it again,
         with the same body."""
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute("UPDATE outbox SET state = 'queued', next_attempt_at = 0, acked_at = NULL, last_error = ?,"
                        " updated_at = ? WHERE id = ? AND state IN ('acked', 'rejected')", [reason, self._clock(), item_id])
 
     def hold(self, item_id: int, by: str) -> None:
         """Put an item aside (supervisor); an in-doubt item cannot be held: it must be settled."""
-        with self.store.write() as db:
+        with writing(self.store) as db:
             db.execute("UPDATE outbox SET state = 'held', held_by = ?, updated_at = ? WHERE id = ?"
                        " AND state IN ('queued', 'retry_wait')", [by, self._clock(), item_id])
 

@@ -196,7 +196,13 @@ class SyncEngine:
         report = SyncReport()
         progress = progress or (lambda done, total, text: None)
         cancelled = cancelled or (lambda: False)
-        if not self.outbox.acquire(self.owner):
+        try:
+            acquired = self.outbox.acquire(self.owner)
+        except StoreError as exc:  # the disk is full: nothing can be recorded, so nothing is sent
+            log.error("sync pass not started: %s", exc.log)
+            report.stopped = exc.message
+            return report
+        if not acquired:
             report.busy = True
             report.stopped = "另一个同步正在进行，本次跳过。"
             return report
@@ -225,7 +231,10 @@ class SyncEngine:
                 report.requests = client.requests_made
                 client.close()
             report.remaining = sum(n for state, n in self.outbox.counts().items() if state != "acked")
-            self.outbox.release(self.owner)
+            try:
+                self.outbox.release(self.owner)
+            except StoreError as exc:  # disk full: the lease runs out by itself
+                log.warning("sender lease not released: %s", exc.log)
         log.info("sync pass: %s", {k: v for k, v in report.as_dict().items() if k != "needs_clerk" and v})
         return report
 
