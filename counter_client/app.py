@@ -3,11 +3,13 @@
 ``Gui`` and hands each object what it needs.
 
 Order: Context (settings, stores, services, connection, training platform) -> QApplication ->
-look (font, Fusion, palette, style sheet) -> task runner -> connection monitor and catalogue
-refresher -> status bar and pages -> main window. ``Gui.start`` then starts the clock, the
-training platform (training mode, on the runner), the probe and the automatic refreshes.
-Shutdown stops the timers, cancels and waits for the pool, and closes the context (which stops
-the training platform).
+look (font, Fusion, palette, style sheet) -> task runner -> connection monitor, catalogue
+refresher and sync worker -> status bar and pages -> main window -> notifier. ``Gui.start`` then
+starts the clock, the training platform (training mode, on the runner), the probe, the sync
+worker's thread and the automatic refreshes. The sync worker runs passes once the case store is
+open and, in training, the training platform has started. Shutdown stops the timers, stops the
+sync worker's thread (cancelling its pass), cancels and waits for the pool, and closes the
+context (which stops the training platform).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from counter_client import __version__
 from counter_client.background.catalogue_refresh import CatalogueRefresher
 from counter_client.background.connection_monitor import ConnectionMonitor
 from counter_client.background.service_opener import ServiceOpener
+from counter_client.background.sync_worker import SyncWorker
 from counter_client.background.tasks import TaskRunner
 from counter_client.context import Context, build_context
 from counter_client.errors import UserError
 from counter_client.paths import font_path, resource
 from counter_client.services.connection import State, Status
+from counter_client.services.sync_desk import SyncDesk
 from counter_client.settings import Settings
 from counter_client.ui.cases.page import CasesPage
 from counter_client.ui.catalogue.page import CataloguePage
@@ -43,6 +47,8 @@ from counter_client.ui.main_window import MainWindow
 from counter_client.ui.receipt_field import ScannerBurst
 from counter_client.ui.setup_dialog import FirstRunDialog
 from counter_client.ui.status_bar import StatusBar
+from counter_client.ui.sync.notifier import StatusNotifier
+from counter_client.ui.sync.page import SyncPage
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +176,14 @@ def make_scan_tools(settings: Settings) -> ScanTools:
 
         return camera.normalise_frame(frame)
 
+    def rotate_page(data, degrees):
+        from counter_client.services.intake import rotate_page_data
+
+        return rotate_page_data(data, degrees)
+
     return ScanTools(import_many=import_many, suffixes=frozenset(importer.SUPPORTED_SUFFIXES), cameras=cameras,
                      make_capture=make_capture, normalise_frame=normalise_frame,
-                     make_watch=lambda folder: FolderWatch(folder),
+                     make_watch=lambda folder: FolderWatch(folder), rotate_page=rotate_page,
                      # the words of scanning.camera.NO_CAMERA, not imported here: Qt Multimedia loads on first use
                      no_camera_message="没有找到高拍仪或摄像头。请确认设备的 USB 线已插好、电源已打开，然后重试。")
 
@@ -197,6 +208,8 @@ class Gui:
         self.monitor = ConnectionMonitor(self.runner, context.connection,
                                          settings.get("network.probe_interval"))
         self.refresher = CatalogueRefresher(self.runner, context.catalogue, context.connection)
+        self.sync_worker = SyncWorker(context.sync_engine, settings.get("sync.interval_s"))
+        self.sync_desk: SyncDesk | None = None
         self.errors = ErrorPresenter()
         self.runner.user_error_did_occur.connect(self.errors.show_user_error)
         self.runner.bug_did_occur.connect(self.errors.show_bug)
@@ -205,15 +218,22 @@ class Gui:
         self.catalogue_page = CataloguePage(
             self.runner, context.catalogue, self.refresher,
             hall_region=hall["hall.region_code"] or None)
-        self.intake_page = IntakePage(self.runner, context.catalogue, make_scan_tools(settings), hall,
+        scan_tools = make_scan_tools(settings)
+        self.intake_page = IntakePage(self.runner, context.catalogue, scan_tools, hall,
                                       watch_folder=settings.get("scans.watch_folder"))
-        self.cases_page = CasesPage(self.runner, context.catalogue)
+        self.cases_page = CasesPage(self.runner, context.catalogue, scan_tools)
+        self.sync_page = SyncPage(self.runner, context.training)
         self.window = MainWindow({"catalogue": self.catalogue_page, "intake": self.intake_page,
-                                  "cases": self.cases_page}, hall, context.training, self.status_bar)
+                                  "cases": self.cases_page, "sync": self.sync_page}, hall, context.training,
+                                 self.status_bar)
         self.window.resize(*DEFAULT_WINDOW_SIZE)
         self.errors.set_window(self.window)
+        self.notifier = StatusNotifier(self.window.add_banner, self.window)
         self.opener = ServiceOpener(self.runner, self._open_intake)
         self._wire_cases()
+        self._platform_ready = not context.training  # training: once the bundled platform runs
+        self._login_asked = False
+        self._wire_sync()
 
         self.monitor.connection_did_change.connect(self.status_bar.show_connection)
         self.monitor.connection_did_change.connect(self._connection_changed)
@@ -253,6 +273,66 @@ class Gui:
         self.scanner_burst = ScannerBurst(window.receipt_field)
         self.qapp.installEventFilter(self.scanner_burst)
 
+    # -- delivery: the sync worker, the 同步 page, the status bar, 补正 notices ---------------------
+    def _wire_sync(self) -> None:
+        worker, page, bar, cases = self.sync_worker, self.sync_page, self.status_bar, self.cases_page
+        self.monitor.connection_did_change.connect(worker.connection_changed)
+        self.monitor.connection_did_change.connect(lambda s: page.set_platform(s.platform_name or s.url or ""))
+        self.intake_page.case_did_collect.connect(worker.wake_soon)
+        self.intake_page.case_did_collect.connect(lambda _case: page.reload())
+        cases.supplement_did_queue.connect(lambda _s: (worker.wake_soon(), page.reload()))
+        cases.case_did_void.connect(lambda _case: page.reload())
+        cases.case_was_seen.connect(self.notifier.seen)
+        page.sync_now_was_requested.connect(self.sync_now)
+        page.queue_did_load.connect(lambda view: bar.show_queue(view.summary))
+        page.login_did_change.connect(self._login_changed)
+        page.case_view_was_requested.connect(self.show_case)
+        worker.sync_did_start.connect(self._sync_started)
+        worker.sync_did_progress.connect(self._sync_progressed)
+        worker.sync_did_finish.connect(self._sync_finished)
+        worker.sync_did_fail.connect(self._sync_failed)
+        worker.statuses_did_change.connect(self.notifier.notify)
+        self.notifier.case_was_requested.connect(self.find_receipt)
+        bar.sync_item.was_clicked.connect(lambda: self.window.show_page("sync"))
+
+    def sync_now(self) -> None:
+        """立即同步 (or right after the running pass)."""
+        self.sync_worker.sync_now()
+        if not self.sync_worker.ready:
+            self.sync_page.note(self.tr("正在准备（打开办件数据、启动培训平台），就绪后自动同步。"))
+
+    def _maybe_ready(self) -> None:
+        if self._started and self._platform_ready and self.sync_desk is not None and not self._closed:
+            self.sync_worker.set_ready(True)
+
+    def _sync_started(self) -> None:
+        self.status_bar.show_sync_running()
+        self.sync_page.sync_started()
+
+    def _sync_progressed(self, done: int, total: int, text: str) -> None:
+        self.status_bar.show_sync_running(done, total)
+        self.sync_page.sync_progressed(done, total, text)
+
+    def _sync_finished(self, report) -> None:
+        login = bool(report.login_required) and not self.context.training
+        self.status_bar.show_sync_idle(login, "" if report.busy else report.stopped)
+        self.sync_page.sync_finished(report)
+        if report.delivered or report.statuses or report.rejected or report.held or report.in_doubt:
+            self.cases_page.statuses_changed()
+        if login and not self._login_asked and self.monitor.status.state == State.ONLINE:
+            self._login_asked = True  # once; later the page, the banner and the status bar offer it
+            self.sync_page.ask_login(report.stopped)
+
+    def _sync_failed(self, message: str) -> None:
+        self.status_bar.show_sync_idle(False, message)
+        self.sync_page.sync_failed(message)
+
+    def _login_changed(self, profile) -> None:
+        self.status_bar.set_login_required(profile is None and not self.context.training)
+        if profile is not None:
+            self._login_asked = False
+            self.sync_worker.sync_now()
+
     def open_cases(self) -> None:
         """Open the case store (on the runner); outside training a missing terminal set-up is asked first."""
         if terminal_missing(self.context.settings):
@@ -271,6 +351,13 @@ class Gui:
     def _intake_opened(self, service) -> None:
         self.intake_page.set_service(service)
         self.cases_page.set_service(service)
+        if self.sync_desk is None or self.sync_desk.intake is not service:
+            context = self.context
+            self.sync_desk = SyncDesk(service, context.login_service, context.connection.delivery_client,
+                                      training=context.training)
+            self.cases_page.set_delivery(self.sync_desk)
+            self.sync_page.set_desk(self.sync_desk)
+        self._maybe_ready()
         for notice in self.context.notices:
             self.window.show_notice(notice)
 
@@ -353,6 +440,7 @@ class Gui:
             return
         self._started = True
         self.status_bar.start_clock()
+        self.sync_worker.start()
         self.open_cases()
         if self.context.settings.problems:  # a broken settings file: the clerk learns what was reset
             self.errors.show_user_error("\n".join(self.context.settings.problems))
@@ -376,6 +464,8 @@ class Gui:
         log.info("shutting down the window")
         self._auto_refresh.stop()
         self.monitor.stop()
+        self.sync_worker.shutdown()  # cancels the running pass; waits for its thread
+        self.notifier.close()
         self.qapp.removeEventFilter(self.scanner_burst)
         self.intake_page.poller.stop()
         self.status_bar.stop_clock()
@@ -393,6 +483,9 @@ class Gui:
         log.info("training platform ready at %s", url)
         self.monitor.publish()
         self.monitor.probe_now()
+        self._platform_ready = True
+        self._maybe_ready()
+        self.sync_page.reload()
 
     def _platform_failed(self, exc: BaseException) -> None:
         self.monitor.publish()

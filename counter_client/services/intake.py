@@ -47,6 +47,7 @@ from counter_client.scanning.normalize import rotate as rotate_page
 from counter_client.scanning.pages import JPEG, PNG, Page
 from offline_cache.blobs import BlobStore
 from offline_cache.cases import CaseFilter, CaseRow, CaseStore
+from offline_cache.statuses import Statuses, Supplement, SupplementMaterial
 
 from .catalogue import CatalogueService
 
@@ -203,6 +204,28 @@ class IntakeService:
         scans[index] = ref.sha256
         return self.set_material(case, key, scans=scans)
 
+    # -- supplements (补正材料) -----------------------------------------------------------------------
+    def add_supplement(self, case: Case, materials: Iterable[tuple[str, int, list[bytes]]]) -> Supplement:
+        """Collect what the 办理地 asked for: each material's pages are stored as blobs (once,
+        encrypted), then the supplement is recorded and queued in one transaction
+        (``Statuses.add_supplement``) and noted on the case. ``materials``: (name, pages, page
+        data) per material."""
+        if case.state != "collected" or not case.receipt_no:
+            raise UserError("只有已收件的办件才能收取补正材料。", f"supplement for case {case.id} in {case.state}")
+        collected = []
+        for name, pages, datas in materials:
+            shas = tuple(self.blobs.put(data).sha256 for data in datas)
+            collected.append(SupplementMaterial(name, max(int(pages), len(shas)), shas))
+        if not collected:
+            raise UserError("没有要提交的补正材料。", f"empty supplement for case {case.id}")
+        supplement = Statuses(self.cases.store).add_supplement(case.id, case.receipt_no, self.terminal.clerk,
+                                                               collected)
+        self.cases.add_event(case.id, self.terminal.clerk, "收取补正材料",
+                             {"supplement_id": supplement.id, "materials": [m.name for m in collected],
+                              "pages": sum(m.pages for m in collected)})
+        log.info("supplement %s for %s queued: %d material(s)", supplement.id, case.receipt_no, len(collected))
+        return supplement
+
     def disk_warning(self) -> str | None:
         """A warning while there is still room: below twice the reserve new scans will soon be
         refused (the blob store refuses them below the reserve itself)."""
@@ -313,6 +336,11 @@ class IntakeService:
                 for page in read_file(Path(path)):
                     case = self.add_scan(case, material_key(given.name), page)
         return self.confirm(case)
+
+
+def rotate_page_data(data: bytes, degrees: int) -> bytes:
+    """A normalised page (JPEG or PNG) turned clockwise by a multiple of 90 degrees."""
+    return _rotated(data, degrees)
 
 
 def _rotated(data: bytes, degrees: int) -> bytes:

@@ -218,6 +218,11 @@ class MainWindow(QMainWindow):
         banner.show()
         return banner
 
+    def add_banner(self, banner: Banner) -> None:
+        """A banner under the top bar that its owner hides or removes (e.g. a 补正 notice)."""
+        banner.setParent(self.centralWidget())
+        self.notices.addWidget(banner)
+
     @property
     def training_band(self) -> QLabel | None:
         return self.top_bar.training_band

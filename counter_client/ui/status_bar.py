@@ -1,5 +1,6 @@
-"""The status bar: connection, catalogue version and last refresh, progress of the running job
-(in place, after the runner's delay) with its cancel button, and the clock.
+"""The status bar: connection, the delivery queue (同步中 3/10, 待上传 2 件 · 最早 5 分钟, 已全部送达,
+需要登录), catalogue version and last refresh, progress of the running job (in place, after the
+runner's delay) with its cancel button, and the clock.
 
 Each item that has a page is clickable to it; ``app.py`` wires the clicks.
 """
@@ -8,12 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QDateTime,
+    QLocale,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from counter_client.background.tasks import Handle, TaskRunner
 from counter_client.services.connection import State, Status
+from counter_client.ui.sync.model import duration_text
 
 CLOCK_INTERVAL_MS = 1000
 PROGRESS_WIDTH = 180
@@ -86,10 +96,17 @@ class StatusBar(QStatusBar):
 
         self.connection_item = StatusItem(self, clickable=True)
         self.connection_item.setToolTip(self.tr("点击立即检测网络"))
+        self.sync_item = StatusItem(self, clickable=True)
+        self.sync_item.setText(self.tr("同步：读取中…"))
+        self.sync_item.setToolTip(self.tr("点击打开同步页"))
+        self._queue = None  # the last QueueSummary
+        self._sync_running: tuple[int, int] | None = None
+        self._login_required = False
+        self._sync_problem = ""
         self.catalogue_item = StatusItem(self, clickable=True)
         self.catalogue_item.setText(self.tr("目录：读取中…"))
         self.clock_item = StatusItem(self)
-        for item in (self.connection_item, self.catalogue_item, self.clock_item):
+        for item in (self.connection_item, self.sync_item, self.catalogue_item, self.clock_item):
             self.addPermanentWidget(item)
 
         self._clock = QTimer(self)
@@ -109,6 +126,8 @@ class StatusBar(QStatusBar):
         self._clock.stop()
 
     def _tick(self) -> None:
+        if self._queue is not None and self._sync_running is None:
+            self._show_sync()  # the oldest item's age grows
         now = QDateTime.currentDateTime()
         self.clock_item.setText(QLocale(QLocale.Language.Chinese, QLocale.Country.China)
                                 .toString(now, "M月d日 ddd HH:mm"))
@@ -126,6 +145,40 @@ class StatusBar(QStatusBar):
         else:
             tip = label
         self.connection_item.setToolTip(tip + "\n" + self.tr("点击立即检测网络"))
+
+    # -- the delivery queue ----------------------------------------------------------------------
+    def show_sync_running(self, done: int = 0, total: int = 0) -> None:
+        """A pass runs: 同步中 3/10 (or 同步中… while the total is unknown)."""
+        self._sync_running = (done, total)
+        self._show_sync()
+
+    def show_sync_idle(self, login_required: bool = False, problem: str = "") -> None:
+        """The pass ended; ``login_required``: the platform wants a login; ``problem``: why it
+        stopped early (offline, …), for the tooltip."""
+        self._sync_running = None
+        self._login_required = login_required
+        self._sync_problem = problem
+        self._show_sync()
+
+    def set_login_required(self, required: bool) -> None:
+        self._login_required = required
+        self._show_sync()
+
+    def show_queue(self, summary) -> None:
+        """``summary``: a QueueSummary (counts by state, oldest unsent)."""
+        self._queue = summary
+        self._show_sync()
+
+    def _show_sync(self) -> None:
+        text, state = sync_text(self._queue, self._sync_running, self._login_required)
+        self.sync_item.setText(text)
+        self.sync_item.set_state(state)
+        tip = [self.tr("点击打开同步页")]
+        if self._login_required:
+            tip.insert(0, self.tr("平台登录已失效或尚未登录，待上传的办件不会发出。"))
+        elif self._sync_problem:
+            tip.insert(0, self.tr("上次同步未完成：%1").replace("%1", self._sync_problem))
+        self.sync_item.setToolTip("\n".join(tip))
 
     # -- catalogue -------------------------------------------------------------------------------
     def show_catalogue(self, info, error: str = "") -> None:
@@ -189,6 +242,34 @@ class StatusBar(QStatusBar):
         self._progress_handle = None
         for w in (self.progress_label, self.progress_bar, self.cancel_button):
             w.hide()
+
+
+def sync_text(summary, running: tuple[int, int] | None, login_required: bool) -> tuple[str, str]:
+    """The queue item's words and colour state."""
+    tr = lambda text: QCoreApplication.translate("StatusBar", text)
+    if running is not None:
+        done, total = running
+        if total > 0:
+            return tr("同步中 %1/%2").replace("%1", str(min(done + 1, total))).replace("%2", str(total)), "busy"
+        return tr("同步中…"), "busy"
+    if login_required:
+        return tr("需要登录"), "error"
+    if summary is None:
+        return tr("同步：读取中…"), "unknown"
+    parts = []
+    if summary.unsent:
+        text = tr("待上传 %1 件").replace("%1", str(summary.unsent))
+        age = summary.oldest_age()
+        if age is not None:
+            text += tr(" · 最早 %1").replace("%1", duration_text(age))
+        parts.append(text)
+    if summary.rejected:
+        parts.append(tr("被退回 %1 件").replace("%1", str(summary.rejected)))
+    if parts:
+        return "　".join(parts), "error" if summary.rejected else "warning"
+    if summary.acked:
+        return tr("已全部送达"), "done"
+    return tr("无待上传"), ""
 
 
 def _local_time(iso: str | None) -> str:

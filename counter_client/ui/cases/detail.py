@@ -1,16 +1,29 @@
-"""The case detail: state, applicant, items with due dates, materials, the timeline of what
-happened, and what can be done (continue a draft, drop it, void a collected case).
+"""The case detail: state, applicant, items with due dates (and each item's status at the
+办理地), materials, the timeline of what happened here (with the delivery to the platform), the
+platform's progress (已接收, 受理, 补正 with what is needed, 不予受理 with its reason, 办结, 结果已寄出
+with the tracking number), and what can be done (continue a draft, drop it, void a collected
+case, collect the materials a 补正 asks for).
 
-Everything typed at the counter is escaped before it goes into the rich text.
+A 补正 and a 不予受理 are shown in a box of their own above the rest, where the clerk cannot miss
+them. Everything typed at the counter is escaped before it goes into the rich text.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from counter_client.domain.case import STATE_LABELS, Case
 from counter_client.domain.identity import TYPE_LABELS
@@ -19,6 +32,11 @@ from counter_client.ui.intake.logic import mask_id, mask_phone
 from counter_client.ui.widgets import plain_label, set_kind, term
 
 SAVE_ACTION = "保存草稿"
+SUPPLEMENT_ACTION = "收取补正材料"
+SUPPLEMENT, REFUSED, MAILED = "补正", "不予受理", "结果已寄出"
+PLATFORM_COLOURS = {SUPPLEMENT: "#9a5b00", REFUSED: "#c62828", "办结": "#2e7d32", MAILED: "#2e7d32",
+                    "受理": "#1f4e8c", "已接收": "#1f4e8c"}
+GREY, MUTED = "#5b6675", "#8a96a3"
 
 
 def _tr(text: str) -> str:
@@ -36,6 +54,19 @@ class CaseDetailData:
     case: Case
     events: list
     region_names: dict[str, str]
+    platform: Any = None  # services.sync_desk.CasePlatform: delivery, statuses, supplements
+
+
+def local_time(iso: str) -> str:
+    """A platform time (UTC, ISO 8601) as local ``YYYY-MM-DD HH:MM``."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, AttributeError):
+        return (iso or "")[:16].replace("T", " ")
+
+
+def epoch_time(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M") if epoch else ""
 
 
 def timeline(events: list) -> list[tuple[str, str, str]]:
@@ -54,7 +85,58 @@ def timeline(events: list) -> list[tuple[str, str, str]]:
         what = _tr(e.action)
         if e.action == "确认收件" and e.detail.get("receipt_no"):
             what += _tr("，收件编号 %1").replace("%1", grouped(e.detail["receipt_no"]))
+        elif e.action == SUPPLEMENT_ACTION and e.detail.get("materials"):
+            what += "：" + "、".join(e.detail["materials"])
+        elif e.detail.get("message"):
+            what += "：" + e.detail["message"]
         out.append((e.at, what, e.clerk))
+    return out
+
+
+def _platform_line(e, item_names: dict[str, str], several: bool) -> str:
+    colour = PLATFORM_COLOURS.get(e.status, "#1f2933")
+    line = (f'<span style="color:{GREY};">{_e(local_time(e.at))}</span>　'
+            f'<b style="color:{colour};">{_e(_tr(e.status))}</b>')
+    if several:
+        line += f'<span style="color:{GREY};">（{_e(item_names.get(e.item_code, e.item_code))}）</span>'
+    if e.status == SUPPLEMENT and e.needed:
+        line += _e(_tr("　须补正：%1").replace("%1", "、".join(e.needed)))
+    elif e.reason and e.status != SUPPLEMENT:
+        line += "　" + _e(e.reason)
+    if e.tracking_no:
+        line += _e(_tr("　邮件号 %1").replace("%1", e.tracking_no))
+    if not e.applied:
+        line += f'<span style="color:{MUTED};">{_e(_tr("（晚到的旧状态，未采用）"))}</span>'
+    return line
+
+
+def delivery_lines(platform) -> list[str]:
+    """The case's and its supplements' delivery to the platform, for the timeline."""
+    if platform is None:
+        return []
+    out = []
+    d = platform.delivery
+    if d is not None:
+        if d.state == "acked":
+            out.append(f'<span style="color:{GREY};">{_e(epoch_time(d.acked_at))}</span>　'
+                       f'<span style="color:#2e7d32;">{_e(_tr("已送达平台"))}</span>')
+        else:
+            colour = "#c62828" if d.state == "rejected" else "#9a5b00"
+            text = _tr("报送平台：%1").replace("%1", _tr(d.label))
+            if d.last_error:
+                text += "（" + d.last_error + "）"
+            out.append(f'<span style="color:{colour};">{_e(text)}</span>')
+    for s in platform.supplements:
+        entry = platform.supplement_entries.get(s.id)
+        if entry is None:
+            continue
+        names = "、".join(m.name for m in s.materials)
+        if entry.state == "acked":
+            out.append(f'<span style="color:{GREY};">{_e(epoch_time(entry.acked_at))}</span>　'
+                       f'<span style="color:#2e7d32;">{_e(_tr("补正材料已送达平台：%1").replace("%1", names))}</span>')
+        else:
+            text = _tr("补正材料（%1）：%2").replace("%1", names).replace("%2", _tr(entry.label))
+            out.append(f'<span style="color:#9a5b00;">{_e(text)}</span>')
     return out
 
 
@@ -89,6 +171,10 @@ def detail_html(data: CaseDetailData) -> str:
         elif item.promised_days is not None:
             due = _e(_tr("　承诺 %1 个%2").replace("%1", str(item.promised_days)).replace("%2", item.promised_unit))
         place = data.region_names.get(item.code) or item.handling_region
+        status = data.platform.item_statuses.get(item.code) if data.platform is not None else None
+        if status:
+            colour = PLATFORM_COLOURS.get(status, "#1f2933")
+            due += f'<br><b style="color:{colour};">{_e(_tr("办理地：%1").replace("%1", _tr(status)))}</b>'
         items.append(f"<b>{_e(item.name)}</b><br><span style=\"color:#5b6675;\">{_e(place)} · {_e(item.department)}"
                      f"</span>{due}")
     row(_tr("事项"), "<br>".join(items) or _e(_tr("（未选事项）")))
@@ -114,11 +200,67 @@ def detail_html(data: CaseDetailData) -> str:
     row(_tr("送达"), delivery)
     if c.void_reason:
         row(_tr("作废原因"), f'<span style="color:#c62828;">{_e(c.void_reason)}</span>')
-    events = "<br>".join(f'<span style="color:#5b6675;">{_e(at[:16].replace("T", " "))}</span>　{_e(what)}'
-                         f'<span style="color:#8a96a3;">　{_e(who)}</span>'
-                         for at, what, who in timeline(data.events))
-    row(_tr("经过"), events)
+    events = [f'<span style="color:#5b6675;">{_e(at[:16].replace("T", " "))}</span>　{_e(what)}'
+              f'<span style="color:#8a96a3;">　{_e(who)}</span>' for at, what, who in timeline(data.events)]
+    row(_tr("经过"), "<br>".join(events + delivery_lines(data.platform)))
+    p = data.platform
+    if c.state == "collected" and p is not None:
+        names = {i.code: i.name for i in c.items}
+        several = len(c.items) > 1
+        progress = [_platform_line(e, names, several) for e in p.events]
+        if not progress:
+            waiting = (_tr("平台已收到，办理地尚未给出进度。") if p.delivery is not None and p.delivery.state == "acked"
+                       else _tr("送达平台后，这里显示办理地的办理进度。"))
+            progress = [f'<span style="color:{GREY};">{_e(waiting)}</span>']
+        row(_tr("办理进度"), "<br>".join(progress))
     return f'<table cellspacing="0" cellpadding="0">{"".join(lines)}</table>'
+
+
+def refusal_text(data: CaseDetailData) -> str:
+    """不予受理: which item and why (plain text)."""
+    p = data.platform
+    if p is None:
+        return ""
+    names = {i.code: i.name for i in data.case.items}
+    lines = []
+    for e in p.refused:
+        line = names.get(e.item_code, e.item_code)
+        line += "：" + (e.reason or _tr("（办理地未说明理由）"))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def supplement_text(data: CaseDetailData) -> str:
+    """补正: the reason and exactly what is needed (plain text)."""
+    p = data.platform
+    if p is None:
+        return ""
+    names = {i.code: i.name for i in data.case.items}
+    several = len(data.case.items) > 1
+    lines = []
+    for e in p.supplement_needed:
+        head = names.get(e.item_code, e.item_code) + "：" if several else ""
+        if e.reason:
+            lines.append(_tr("办理地意见：") + head + e.reason)
+    lines.append(_tr("须补正的材料："))
+    lines += [f"　· {name}" for name in p.needed_materials] or [_tr("　（办理地未列出，请电话联系办理地）")]
+    return "\n".join(lines)
+
+
+def supplement_state(data: CaseDetailData) -> str:
+    """What became of supplements collected after the latest 补正 (plain text, '' for none)."""
+    p = data.platform
+    if p is None or not p.supplement_needed:
+        return ""
+    latest = max(local_time(e.at) for e in p.supplement_needed)
+    collected = [s for s in p.supplements if epoch_time(s.created_at) >= latest]
+    if not collected:
+        return ""
+    s = collected[-1]
+    entry = p.supplement_entries.get(s.id)
+    state = _tr(entry.label) if entry is not None else ""
+    return (_tr("已于 %1 收取补正材料（%2），等待办理地审核。").replace("%1", epoch_time(s.created_at))
+            .replace("%2", state))
 
 
 class CaseDetail(QWidget):
@@ -126,11 +268,13 @@ class CaseDetail(QWidget):
         continue_was_requested(str case_id)
         discard_was_requested(str case_id)
         void_was_requested(str case_id)
+        supplement_was_requested(str case_id): 收取补正材料
     """
 
     continue_was_requested = Signal(str)
     discard_was_requested = Signal(str)
     void_was_requested = Signal(str)
+    supplement_was_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -145,6 +289,44 @@ class CaseDetail(QWidget):
         self.state = plain_label("", "StateBadge", self)
         head.addWidget(self.state)
         layout.addLayout(head)
+
+        self.refusal_box = QFrame(self)
+        self.refusal_box.setObjectName("ProblemsBox")
+        box = QVBoxLayout(self.refusal_box)
+        box.setContentsMargins(12, 8, 12, 10)
+        box.setSpacing(4)
+        self.refusal_title = plain_label(self.tr("办理地决定不予受理"), "RefusalTitle", self.refusal_box)
+        box.addWidget(self.refusal_title)
+        self.refusal_text = plain_label("", "AttentionText", self.refusal_box, wrap=True)
+        self.refusal_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.refusal_text)
+        box.addWidget(plain_label(self.tr("请告知申请人不予受理的理由；如有异议，可依法申请行政复议或提起行政诉讼。"),
+                                  "Hint", self.refusal_box, wrap=True))
+        layout.addWidget(self.refusal_box)
+
+        self.supplement_box = QFrame(self)
+        self.supplement_box.setObjectName("NoticeBox")
+        box = QVBoxLayout(self.supplement_box)
+        box.setContentsMargins(12, 8, 12, 10)
+        box.setSpacing(4)
+        self.supplement_title = plain_label(self.tr("办理地要求补正"), "SupplementTitle", self.supplement_box)
+        box.addWidget(self.supplement_title)
+        self.supplement_text = plain_label("", "AttentionText", self.supplement_box, wrap=True)
+        self.supplement_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.supplement_text)
+        self.supplement_state = plain_label("", "Hint", self.supplement_box, wrap=True)
+        box.addWidget(self.supplement_state)
+        collect_row = QHBoxLayout()
+        collect_row.addStretch(1)
+        self.supplement_button = QPushButton(self.tr("收取补正材料…"), self.supplement_box)
+        self.supplement_button.setObjectName("Primary")
+        self.supplement_button.setToolTip(self.tr("申请人带来补正材料后：逐项拍照或导入，确认后报送办理地"))
+        self.supplement_button.clicked.connect(
+            lambda: self.data and self.supplement_was_requested.emit(self.data.case.id))
+        collect_row.addWidget(self.supplement_button)
+        box.addLayout(collect_row)
+        layout.addWidget(self.supplement_box)
+
         self.body = QLabel(self)
         self.body.setObjectName("DetailText")
         self.body.setTextFormat(Qt.TextFormat.RichText)
@@ -173,7 +355,8 @@ class CaseDetail(QWidget):
 
     def clear(self) -> None:
         self.data = None
-        for w in (self.number, self.state, self.body, self.discard_button, self.continue_button, self.void_button):
+        for w in (self.number, self.state, self.body, self.discard_button, self.continue_button, self.void_button,
+                  self.refusal_box, self.supplement_box):
             w.hide()
         self.empty.show()
 
@@ -190,3 +373,16 @@ class CaseDetail(QWidget):
         self.continue_button.setVisible(c.state == "draft")
         self.discard_button.setVisible(c.state == "draft")
         self.void_button.setVisible(c.state == "collected")
+        p = data.platform if c.state == "collected" else None
+        refused = bool(p and p.refused)
+        self.refusal_box.setVisible(refused)
+        if refused:
+            self.refusal_text.setText(refusal_text(data))
+        needs = bool(p and p.supplement_needed)
+        self.supplement_box.setVisible(needs)
+        if needs:
+            self.supplement_text.setText(supplement_text(data))
+            done = supplement_state(data)
+            self.supplement_state.setText(done)
+            self.supplement_state.setVisible(bool(done))
+            self.supplement_button.setText(self.tr("再次收取补正材料…") if done else self.tr("收取补正材料…"))

@@ -4,6 +4,11 @@ The list is read on the task runner (the store returns at most ``CaseFilter.limi
 newest first, decrypting the applicant's name of those rows only), so the page stays fast with
 tens of thousands of cases. Look-up by ID number, phone or name is exact: the store keeps keyed
 hashes, not the values. The detail (the case and its events) is read on the runner too.
+
+With the delivery desk (``set_delivery``, a ``services.sync_desk.SyncDesk``) the list shows each
+case's delivery state and the platform's latest status, and the detail its platform timeline;
+a 补正 can be collected from the detail (``SupplementDialog``), and opening a case whose 补正 or
+不予受理 the clerk has not seen marks it seen.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from counter_client.services.intake import CaseFilter
 from counter_client.ui.cases.detail import CaseDetail, CaseDetailData
 from counter_client.ui.cases.dialogs import DiscardDraftDialog, VoidDialog
 from counter_client.ui.cases.model import CaseListModel, grouped
+from counter_client.ui.cases.supplement_dialog import SupplementDialog
 from counter_client.ui.widgets import FieldMessage, InPlaceMessage, em, plain_label
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,8 @@ class CasesPage(QWidget):
         draft_open_was_requested(str case_id)
         case_did_void(object case)
         draft_did_discard(str case_id)
+        supplement_did_queue(object supplement): 补正材料 stored and queued (wake the sync worker).
+        case_was_seen(str receipt_no): the clerk opened a case with an unseen 补正 / 不予受理.
     """
 
     list_did_load = Signal(int)
@@ -85,13 +93,18 @@ class CasesPage(QWidget):
     draft_open_was_requested = Signal(str)
     case_did_void = Signal(object)
     draft_did_discard = Signal(str)
+    supplement_did_queue = Signal(object)
+    case_was_seen = Signal(str)
 
-    def __init__(self, runner: TaskRunner, catalogue: Any, parent: QWidget | None = None):
+    def __init__(self, runner: TaskRunner, catalogue: Any, scan_tools: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("CasesPage")
         self._runner = runner
         self._catalogue = catalogue
+        self._scan_tools = scan_tools
         self.service: Any = None
+        self.delivery: Any = None
+        self.supplement_dialog: SupplementDialog | None = None
         self._select_after_load = ""
         self._today = dt.date.today
 
@@ -156,6 +169,8 @@ class CasesPage(QWidget):
         self.table.setColumnWidth(1, em(self, 4))
         self.table.setColumnWidth(2, em(self, 6.5))
         self.table.setColumnWidth(3, em(self, 6))
+        self.table.setColumnWidth(4, em(self, 4.5))
+        self.table.setColumnWidth(5, em(self, 5.5))
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._row_chosen(current.row()))
         self.table.activated.connect(lambda index: self._row_activated(index.row()))
 
@@ -163,6 +178,7 @@ class CasesPage(QWidget):
         self.detail.continue_was_requested.connect(self.draft_open_was_requested)
         self.detail.void_was_requested.connect(self._ask_void)
         self.detail.discard_was_requested.connect(self._ask_discard)
+        self.detail.supplement_was_requested.connect(self.ask_supplement)
         detail_scroll = QScrollArea(page)
         detail_scroll.setObjectName("DetailScroll")
         detail_scroll.setWidgetResizable(True)
@@ -187,6 +203,20 @@ class CasesPage(QWidget):
         self.service = service
         self.stack.setCurrentWidget(self.page)
         self.refresh()
+
+    def set_delivery(self, desk: Any) -> None:
+        """The delivery desk: delivery states, platform statuses and 补正 in the list and detail."""
+        self.delivery = desk
+        if self.service is not None:
+            self.statuses_changed()
+
+    def statuses_changed(self, *_args) -> None:
+        """A sync pass changed deliveries or statuses: read the list and the open case again."""
+        if self.service is None:
+            return
+        self.refresh()
+        if self.detail.data is not None:
+            self.open_detail(self.detail.data.case.id)
 
     def set_unavailable(self, message: str) -> None:
         self.unavailable.show_message(self.tr("现在不能查看办件"), message)
@@ -214,17 +244,22 @@ class CasesPage(QWidget):
         if self.service is None:
             return
         f = self.current_filter()
-        service = self.service
-        (self._runner.op(lambda job: service.list(f))
+        service, desk = self.service, self.delivery
+
+        def read(job):
+            rows = service.list(f)
+            return rows, (desk.deliveries([r.receipt_no for r in rows]) if desk is not None else {})
+
+        (self._runner.op(read)
          .superseding(LIST_KEY)
-         .on_success(lambda rows: self._show_rows(f, rows))
+         .on_success(lambda result: self._show_rows(f, *result))
          .on_failure(lambda exc: self.summary.set_live(
              exc.message if isinstance(exc, UserError) else self.tr("读取办件列表出错，已记录到日志。"), "error"))
          .run())
 
-    def _show_rows(self, f: CaseFilter, rows: list) -> None:
+    def _show_rows(self, f: CaseFilter, rows: list, deliveries: dict | None = None) -> None:
         selected = self._selected_id()
-        self.model.set_rows(rows)
+        self.model.set_rows(rows, deliveries)
         what = {"applicant_id": self.tr("证件号码"), "phone": self.tr("电话"), "name": self.tr("姓名")}
         looked = next((what[k] for k in what if getattr(f, k)), "")
         text = self.tr("共 %1 件").replace("%1", str(len(rows)))
@@ -287,14 +322,15 @@ class CasesPage(QWidget):
             self.draft_open_was_requested.emit(r.id)
 
     def open_detail(self, case_id: str) -> None:
-        service, catalogue = self.service, self._catalogue
+        service, catalogue, desk = self.service, self._catalogue, self.delivery
 
         def read(job) -> CaseDetailData | None:
             case = service.load(case_id)
             if case is None:
                 return None
             names = {i.code: catalogue.region_full_name(i.handling_region) for i in case.items}
-            return CaseDetailData(case, service.events(case_id), names)
+            platform = desk.case_platform(case.receipt_no) if desk is not None and case.receipt_no else None
+            return CaseDetailData(case, service.events(case_id), names, platform)
 
         (self._runner.op(read).superseding(DETAIL_KEY)
          .on_success(self._show_detail)
@@ -306,6 +342,60 @@ class CasesPage(QWidget):
             return
         self.detail.show_detail(data)
         self.detail_did_show.emit(data.case.id)
+        if data.platform is not None and data.platform.unseen and self.isVisible():
+            self.mark_seen(data.case.receipt_no)
+
+    def mark_seen(self, receipt_no: str) -> None:
+        """The clerk has the case in front of them: its 补正 / 不予受理 are seen."""
+        desk = self.delivery
+        if desk is None:
+            return
+        (self._runner.op(lambda job: desk.mark_seen(receipt_no))
+         .on_success(lambda _r: self.case_was_seen.emit(receipt_no))
+         .on_failure(lambda exc: log.warning("could not mark %s seen: %s", receipt_no, type(exc).__name__))
+         .run())
+
+    # -- 补正 ---------------------------------------------------------------------------------------
+    def ask_supplement(self, case_id: str) -> None:
+        """收取补正材料: the dialog with each material the 办理地 asked for."""
+        data = self.detail.data
+        if data is None or data.case.id != case_id or data.platform is None or self._scan_tools is None:
+            return
+        needed = data.platform.needed_materials
+        if not needed:
+            self.summary.set_live(self.tr("办理地没有列出须补正的材料，请电话联系办理地后再收取。"), "warning")
+            return
+        reasons = "；".join(dict.fromkeys(e.reason for e in data.platform.supplement_needed if e.reason))
+        dialog = SupplementDialog(self._runner, self._scan_tools, grouped(data.case.receipt_no),
+                                  data.case.applicant.name, reasons, needed, self)
+        dialog.supplement_was_confirmed.connect(lambda materials: self.collect_supplement(case_id, materials))
+        self.supplement_dialog = dialog
+        dialog.open()
+
+    def collect_supplement(self, case_id: str, materials: list) -> None:
+        """Store the pages and queue the supplement (on the runner)."""
+        service, dialog = self.service, self.supplement_dialog
+
+        def work(job):
+            case = service.load(case_id)
+            if case is None:
+                raise UserError(self.tr("找不到这件办件。"), f"supplement for missing case {case_id}")
+            return service.add_supplement(case, materials)
+
+        def done(supplement) -> None:
+            if dialog is not None:
+                dialog.accept()
+            self.summary.set_live(self.tr("已收取补正材料，正在报送办理地。"), "ok")
+            self.supplement_did_queue.emit(supplement)
+            self.statuses_changed()
+
+        def failed(exc: BaseException) -> None:
+            message = exc.message if isinstance(exc, UserError) else self.tr("保存补正材料出错，已记录到日志。")
+            if dialog is not None:
+                dialog.show_failure(message)
+
+        (self._runner.op(work).with_progress(self.tr("正在保存补正材料…"), cancellable=False)
+         .on_success(done).on_failure(failed).run())
 
     # -- decisions --------------------------------------------------------------------------------
     def _ask_void(self, case_id: str) -> None:

@@ -20,7 +20,9 @@ class ScanTools:
     runner. ``cameras()`` lists (id, description); ``make_capture(parent)`` makes a camera
     object with the signals of ``scanning.camera.CameraCapture``; ``normalise_frame(frame)``
     runs on the task runner and returns a page (``.data``). ``make_watch(folder)`` makes a
-    folder watch (``poll()``)."""
+    folder watch (``poll()``). ``rotate_page(data, degrees)`` turns a normalised page clockwise
+    (runs on the task runner; the 补正 dialog uses it, the intake page turns pages through its
+    service)."""
 
     import_many: Callable[..., Any]
     suffixes: frozenset[str]
@@ -29,3 +31,4 @@ class ScanTools:
     normalise_frame: Callable[[Any], Any]
     make_watch: Callable[[str], Any]
     no_camera_message: str
+    rotate_page: Callable[[bytes, int], bytes] | None = None
