@@ -189,6 +189,7 @@ class SyncEngine:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._rng = rng or random.Random()
         self._clock = clock
+        self._cancelled: Callable[[], bool] = lambda: False
 
     # -- one pass ---------------------------------------------------------------------------------------
     def run_once(self, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
@@ -196,6 +197,7 @@ class SyncEngine:
         report = SyncReport()
         progress = progress or (lambda done, total, text: None)
         cancelled = cancelled or (lambda: False)
+        self._cancelled = cancelled  # checked between items and between the chunks of a blob
         try:
             acquired = self.outbox.acquire(self.owner)
         except StoreError as exc:  # the disk is full: nothing can be recorded, so nothing is sent
@@ -376,6 +378,8 @@ class SyncEngine:
             with self.blobs.open_stream(sha) as stream:
                 _skip(stream, offset)
                 while offset < length:
+                    if self._cancelled():  # shutting down: the platform keeps what it has, resume later
+                        raise _Stop
                     size = min(self.policy.chunk(), length - offset)
                     try:
                         new = client.patch_blob(sha, offset, length, _Window(stream, size), size)

@@ -287,3 +287,29 @@ def test_a_far_off_device_clock_is_flagged_not_blocking(platform_server, make_co
         Outbox(intake.cases.store).item(receipt).id, receipt))
     assert body["clock_offset_s"] == -905.4 and held["payload_hash"] == hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+class CountingPatches(DeliveryClient):
+    patches = 0
+
+    def patch_blob(self, *args, **kwargs):
+        CountingPatches.patches += 1
+        return super().patch_blob(*args, **kwargs)
+
+
+def test_cancel_stops_between_chunks_and_the_upload_resumes(platform_server, make_context, tmp_path):
+    server = platform_server()
+    ctx = make_context(server.url)
+    [receipt] = collect(ctx, tmp_path, pages=1)  # ~180 KB of noise: three 64 KiB chunks
+    log_in(ctx)
+    engine = ctx.sync_engine()
+    engine.make_client = lambda: ctx.connection._make(CountingPatches)
+    CountingPatches.patches = 0
+    report = engine.run_once(cancelled=lambda: CountingPatches.patches >= 1)
+    assert CountingPatches.patches == 1 and report.delivered == 0
+    item = Outbox(ctx.intake().cases.store).item(receipt)
+    assert (item.state, item.attempts) == ("queued", 0)  # the record never left: nothing in doubt
+    CountingPatches.patches = 0
+    assert engine.run_once().delivered == 1
+    assert CountingPatches.patches == 2  # resumed from the platform's offset, not from 0
+    assert all(a["on_disk"]["ok"] for a in platform_holds(server)[receipt]["attachments"])
