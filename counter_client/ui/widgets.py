@@ -7,7 +7,7 @@ Every text here is plain text: names and numbers typed at the counter are never 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -214,3 +214,26 @@ def set_combo_value(combo: QComboBox, value: str) -> None:
         combo.blockSignals(True)
         combo.setCurrentIndex(index)
         combo.blockSignals(False)
+
+
+class FileDropFrame(QFrame):
+    """A frame that takes local files dropped on it (marked ``dropping`` while dragged over);
+    subclasses say what to do with them in ``files_dropped``."""
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+            set_kind(self, "true", "dropping")
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        set_kind(self, "false", "dropping")
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        set_kind(self, "false", "dropping")
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped(paths)
+
+    def files_dropped(self, paths: list[str]) -> None:
+        raise NotImplementedError

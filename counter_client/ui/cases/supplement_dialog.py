@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -30,7 +30,12 @@ from counter_client.background.tasks import TaskRunner
 from counter_client.errors import UserError
 from counter_client.ui.intake.scan_strip import THUMB_EM, ScanStrip, ThumbnailCache
 from counter_client.ui.intake.tools import ScanTools
-from counter_client.ui.widgets import FieldMessage, em, plain_label, set_kind
+from counter_client.ui.widgets import (
+    FieldMessage,
+    FileDropFrame,
+    em,
+    plain_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ class _Material:
     deleted: tuple[int, str] | None = None  # the last page deleted (undo)
 
 
-class SupplementRow(QFrame):
+class SupplementRow(FileDropFrame):
     """One material asked for: its name, how many paper pages, and the scan strip (files may be
     dropped on the row).
 
@@ -77,20 +82,8 @@ class SupplementRow(QFrame):
         self.strip = ScanStrip(thumbnails, suffixes, self)
         layout.addWidget(self.strip)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-            set_kind(self, "true", "dropping")
-
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
-        set_kind(self, "false", "dropping")
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        set_kind(self, "false", "dropping")
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.files_were_dropped.emit(paths)
+    def files_dropped(self, paths: list[str]) -> None:
+        self.files_were_dropped.emit(paths)
 
 
 class SupplementDialog(QDialog):

@@ -9,7 +9,6 @@ dropped on it. The selected row is where the watched folder's new files go.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -26,6 +25,7 @@ from counter_client.ui.intake.logic import requirement
 from counter_client.ui.intake.scan_strip import ScanStrip, ThumbnailCache
 from counter_client.ui.widgets import (
     FieldMessage,
+    FileDropFrame,
     combo_value,
     em,
     fill_combo,
@@ -38,7 +38,7 @@ from counter_client.ui.widgets import (
 COLUMNS = (("name", None), ("form", 7.5), ("pages", 4.5), ("review", 6.5))
 
 
-class MaterialRow(QFrame):
+class MaterialRow(FileDropFrame):
     """One material.
 
     Signals:
@@ -189,21 +189,9 @@ class MaterialRow(QFrame):
         self.row_was_selected.emit(self.key)
         super().mousePressEvent(event)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-            set_kind(self, "true", "dropping")
-
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
-        set_kind(self, "false", "dropping")
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        set_kind(self, "false", "dropping")
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.row_was_selected.emit(self.key)
-            self.files_were_dropped.emit(self.key, paths)
+    def files_dropped(self, paths: list[str]) -> None:
+        self.row_was_selected.emit(self.key)
+        self.files_were_dropped.emit(self.key, paths)
 
 
 def _split(text: str) -> list[str]:
