@@ -102,6 +102,9 @@ def cmd_sync(ctx, args) -> int:
         print(f"送达 {report.delivered} 件（其中核实 {report.confirmed} 件），等待重试 {report.waiting} 件，"
               f"待确认 {report.in_doubt} 件，被退回 {report.rejected} 件；上传文件 {report.blobs_sent} 个，"
               f"平台已有 {report.blobs_present} 个；状态更新 {report.statuses} 条；尚未送达 {report.remaining} 件。")
+        for e in report.changed:
+            if e.status not in ("补正", "不予受理"):  # those are listed below with what they need
+                print(f"  {e.receipt_no} {e.item_code} {e.status}" + (f"（运单号 {e.tracking_no}）" if e.tracking_no else ""))
         for e in report.needs_clerk:
             need = "、".join(e.needed)
             print(f"  ！{e.receipt_no} {e.item_code} {e.status}" + (f"：{e.reason}" if e.reason else "")

@@ -73,23 +73,34 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
-        """A short write transaction (BEGIN IMMEDIATE: take the write lock up front)."""
+        """A short write transaction (BEGIN IMMEDIATE: take the write lock up front).
+
+        A write the storage refuses (disk full, I/O error, read-only file, locked past the busy
+        timeout) comes out as ``StoreError`` with a message for the clerk, whatever the caller was
+        writing. SQLite rolls a transaction back by itself on SQLITE_FULL, so nothing is rolled back
+        twice, and the first error of a chain is the one reported. Other SQLite errors (a bug: no
+        such table, a constraint) pass through unchanged."""
         db = self.db
         conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            if conn.in_transaction:  # SQLite itself ends it on some errors (disk full)
-                conn.execute("ROLLBACK")
-            raise
-        else:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             try:
                 conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.OperationalError as exc:  # whatever fails at commit is the storage's
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise disk_error(exc) from exc
+        except sqlite3.OperationalError as exc:
+            first = first_error(exc)
+            if not is_storage_error(first):
+                raise
+            raise disk_error(first) from exc
 
     def checkpoint(self) -> None:
         """Copy the WAL back into the database file (housekeeping after a large write)."""
@@ -140,6 +151,23 @@ class Store:
 
     def schema_version(self) -> list[str]:
         return [m.name for m in self._migrations.applied(self.db)]
+
+
+STORAGE_WORDS = ("full", "disk", "i/o", "readonly", "read-only", "locked", "busy")
+
+
+def is_storage_error(exc: sqlite3.OperationalError) -> bool:
+    """The storage refused (as opposed to a statement that is wrong)."""
+    text = str(exc).lower()
+    return any(word in text for word in STORAGE_WORDS)
+
+
+def first_error(exc: sqlite3.OperationalError) -> sqlite3.OperationalError:
+    """The earliest SQLite error in ``exc``'s chain (the one a failed ROLLBACK was handling)."""
+    seen = exc
+    while isinstance(seen.__context__, sqlite3.OperationalError):
+        seen = seen.__context__
+    return seen
 
 
 def disk_error(exc: sqlite3.OperationalError) -> StoreError:

@@ -9,31 +9,35 @@ States (platform.md, sync rule 2)::
     held                                  (a supervisor put it aside; nothing is sent)
 
 An item found in ``sending`` when the outbox opens was interrupted by a crash or a kill: it
-becomes ``in_doubt``, never silently ``queued`` again. Only one sender works at a time: a lease
-row taken in a write transaction, valid for a while and renewed while sending, so a crashed
-sender's lease simply runs out. Nothing here is ever deleted before it is acknowledged
+becomes ``in_doubt``, never silently ``queued`` again. Only one sender works at a time (rule 6):
+the sender holds an operating-system lock on a file beside the database (``filelock``: ``flock``
+on POSIX, ``LockFileEx`` on Windows) for the whole pass. The kernel drops it the moment the
+sender's process dies, so after a crash or a power cut the next pass starts at once, while a
+sender that is alive, however slow, is never raced. (The ``sender_lease`` table of m003, a row
+with an expiry, made the next pass wait up to two minutes after a crash; it is no longer used.)
+Nothing here is ever deleted before it is acknowledged
 (rule 10). The outbox lives in the cases file (``synchronous=FULL``).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlite_utils
+from filelock import FileLock, Timeout
 
 from .crypto import Cipher, field_context
-from .db import Store, disk_error
+from .db import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 STATES = ("queued", "sending", "acked", "in_doubt", "retry_wait", "rejected", "held")
 STATE_LABELS = {"queued": "待上传", "sending": "上传中", "acked": "已送达", "in_doubt": "待确认",
                 "retry_wait": "等待重试", "rejected": "被退回", "held": "暂停"}
 DUE_STATES = ("queued", "in_doubt", "retry_wait")
-LEASE_SECONDS = 120.0
 
 
 def migrate(migrations: sqlite_utils.Migrations) -> None:
@@ -56,27 +60,6 @@ def migrate(migrations: sqlite_utils.Migrations) -> None:
         """The exact body sent the first time (sealed: it holds personal data), resent unchanged
         after a doubt, so the platform sees an identical replay rather than a conflict."""
         db.execute("ALTER TABLE outbox ADD COLUMN body BLOB")
-
-
-@contextmanager
-def writing(store: Store) -> Iterator[sqlite_utils.Database]:
-    """``store.write()``, with a write SQLite refused turned into ``StoreError`` (disk full: the
-    sync pass then ends with a message instead of a crash). SQLite rolls a transaction back by
-    itself on SQLITE_FULL, so the ROLLBACK that follows fails ("no transaction is active") and
-    hides the real error: the first error of the chain is the one reported."""
-    try:
-        with store.write() as db:
-            yield db
-    except sqlite3.OperationalError as exc:
-        raise disk_error(first_error(exc)) from exc
-
-
-def first_error(exc: sqlite3.OperationalError) -> sqlite3.OperationalError:
-    """The earliest SQLite error in ``exc``'s chain (the one a failed ROLLBACK was handling)."""
-    seen = exc
-    while isinstance(seen.__context__, sqlite3.OperationalError):
-        seen = seen.__context__
-    return seen
 
 
 def enqueue_in(db: sqlite_utils.Database, kind: str, key: str, case_id: str, now: float | None = None) -> None:
@@ -115,6 +98,9 @@ class Outbox:
         self.store = store
         self.cipher = cipher
         self._clock = clock
+        # one lock per Outbox: each sender (a thread's engine, a CLI process) builds its own.
+        # thread_local=False: the worker thread that takes it may not be the one that frees it at shutdown
+        self._sender = FileLock(store.path.with_name(store.path.name + ".sender-lock"), thread_local=False)
 
     # -- the body sent ------------------------------------------------------------------------------
     def body(self, item_id: int, key: str) -> bytes | None:
@@ -127,7 +113,7 @@ class Outbox:
     def fix_body(self, item_id: int, key: str, body: bytes, payload_hash: str) -> bytes:
         """Keep ``body`` as the one to send, unless one is kept already (returned instead)."""
         sealed = self._cipher().encrypt(body, field_context("outbox", "body", key))
-        with writing(self.store) as db:
+        with self.store.write() as db:
             row = db.execute("SELECT body FROM outbox WHERE id = ?", [item_id]).fetchone()
             if row is not None and row[0] is not None:
                 return self._cipher().decrypt(row[0], field_context("outbox", "body", key))
@@ -142,37 +128,36 @@ class Outbox:
     # -- queueing ----------------------------------------------------------------------------------
     def enqueue(self, kind: str, key: str, case_id: str) -> None:
         """Queue an item (idempotent: a key already queued stays as it is)."""
-        with writing(self.store) as db:
+        with self.store.write() as db:
             enqueue_in(db, kind, key, case_id, self._clock())
 
     # -- the sender's side ---------------------------------------------------------------------------
     def recover(self) -> int:
         """Items left in ``sending`` by a crash become ``in_doubt``; returns how many."""
-        with writing(self.store) as db:
+        with self.store.write() as db:
             cur = db.conn.execute("UPDATE outbox SET state = 'in_doubt', updated_at = ? WHERE state = 'sending'",
                                   [self._clock()])
             return cur.rowcount
 
-    def acquire(self, owner: str, seconds: float = LEASE_SECONDS) -> bool:
-        """Take (or renew) the single sender lease; False when another live sender holds it."""
-        now = self._clock()
+    def acquire(self, owner: str) -> bool:
+        """Take the single sender lock (again: a no-op for the sender holding it); False when another
+        sender, in this process or another, holds it. ``owner`` names the sender in the log."""
+        if self._sender.is_locked:
+            return True
         try:
-            with self.store.write() as db:
-                row = db.execute("SELECT owner, expires_at FROM sender_lease WHERE id = 1").fetchone()
-                if row and row[0] != owner and row[1] > now:
-                    return False
-                db.execute("INSERT INTO sender_lease VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-                           " owner = excluded.owner, expires_at = excluded.expires_at", [owner, now + seconds])
-                return True
-        except sqlite3.OperationalError as exc:  # another writer holds the file: busy; else (disk full) say so
-            cause = first_error(exc)
-            if "locked" in str(cause).lower() or "busy" in str(cause).lower():
-                return False
-            raise disk_error(cause) from exc
+            self._sender.acquire(timeout=0)
+        except Timeout:
+            return False
+        except OSError as exc:  # the data directory cannot hold the lock file (full, read-only)
+            raise StoreError("无法开始同步：数据目录不可写（磁盘已满或无写权限）。",
+                             f"sender lock {self._sender.lock_file}: {exc.__class__.__name__}: {exc}") from exc
+        log.debug("sender lock taken by %s", owner)
+        return True
 
     def release(self, owner: str) -> None:
-        with writing(self.store) as db:
-            db.execute("DELETE FROM sender_lease WHERE id = 1 AND owner = ?", [owner])
+        if self._sender.is_locked:
+            self._sender.release(force=True)
+            log.debug("sender lock released by %s", owner)
 
     def due(self, limit: int = 50) -> list[OutboxItem]:
         """Items to work on now, oldest first (in-doubt ones first: they block nothing but must be settled)."""
@@ -187,7 +172,7 @@ class Outbox:
 
     def mark_acked(self, item_id: int, ack: dict) -> None:
         now = self._clock()
-        with writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("UPDATE outbox SET state = 'acked', acked_at = ?, updated_at = ?, ack = ?, last_error = '',"
                        " last_error_log = '' WHERE id = ?", [now, now, json.dumps(ack, ensure_ascii=False), item_id])
 
@@ -209,13 +194,13 @@ class Outbox:
         for name, value in fields.items():
             sets.append(f"{name} = ?")
             values.append(value)
-        with writing(self.store) as db:
+        with self.store.write() as db:
             db.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", values + [item_id])
 
     # -- the clerk's and supervisor's side ------------------------------------------------------------
     def retry_now(self, item_id: int) -> None:
         """Try again at the next pass (a rejected item stays rejected: it needs a decision)."""
-        with writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("UPDATE outbox SET next_attempt_at = 0, state = CASE state WHEN 'held' THEN 'queued'"
                        " ELSE state END, held_by = '' WHERE id = ? AND state IN ('retry_wait', 'in_doubt', 'queued',"
                        " 'held')", [item_id])
@@ -223,13 +208,13 @@ class Outbox:
     def requeue(self, item_id: int, reason: str) -> None:
         """An acknowledged item the platform turns out not to hold (reconciliation): send it again,
         with the same body."""
-        with writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("UPDATE outbox SET state = 'queued', next_attempt_at = 0, acked_at = NULL, last_error = ?,"
                        " updated_at = ? WHERE id = ? AND state IN ('acked', 'rejected')", [reason, self._clock(), item_id])
 
     def hold(self, item_id: int, by: str) -> None:
         """Put an item aside (supervisor); an in-doubt item cannot be held: it must be settled."""
-        with writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("UPDATE outbox SET state = 'held', held_by = ?, updated_at = ? WHERE id = ?"
                        " AND state IN ('queued', 'retry_wait')", [by, self._clock(), item_id])
 

@@ -91,7 +91,7 @@ class Statuses:
         that changed an item (new and forward)."""
         changed: list[Event] = []
         now = self._clock()
-        with outbox.writing(self.store) as db:
+        with self.store.write() as db:
             x = db.conn.execute
             for e in events:
                 if x("SELECT 1 FROM status_event WHERE seq = ?", [e.seq]).fetchone():
@@ -148,7 +148,7 @@ class Statuses:
         return [Event(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7], bool(r[8])) for r in rows]
 
     def mark_seen(self, receipt_no: str) -> None:
-        with outbox.writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("UPDATE status_event SET seen = 1 WHERE receipt_no = ?", [receipt_no])
 
     # -- supplements ----------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class Statuses:
         """Record a supplement and queue it, in one transaction."""
         supplement = Supplement(uuid.uuid4().hex, case_id, receipt_no, self._clock(), clerk, tuple(materials))
         data = [{"name": m.name, "pages": m.pages, "scans": list(m.scans)} for m in materials]
-        with outbox.writing(self.store) as db:
+        with self.store.write() as db:
             db.execute("INSERT INTO supplement VALUES (?, ?, ?, ?, ?, ?)",
                        [supplement.id, case_id, receipt_no, supplement.created_at, clerk,
                         json.dumps(data, ensure_ascii=False)])

@@ -233,6 +233,14 @@ class DeliveryClient(PlatformClient):
         if feed.next_cursor < cursor:
             raise BadAnswer("平台返回的办理状态位置倒退，本次不作数。",
                             f"status feed cursor went back from {cursor} to {feed.next_cursor}", code="bad_answer")
+        # the cursor may only move over events this answer carries: a jump past them (an empty
+        # page that moves it, or a position beyond the last event) would skip statuses for good
+        seqs = [e.seq for e in feed.events if e.seq is not None]
+        expected = max(seqs) if seqs else cursor
+        if feed.next_cursor != expected or any(seq <= cursor for seq in seqs):
+            raise BadAnswer("平台返回的办理状态位置不连贯，本次不作数。",
+                            f"status feed from {cursor}: next_cursor {feed.next_cursor}, events up to {expected}",
+                            code="bad_answer")
         return feed
 
     def reconciliation(self, day: str) -> Reconciliation:

@@ -10,7 +10,7 @@ The rules of ``platform.md`` as code:
    body we sent (``platform_api.delivery``);
 5. back-off with jitter on network errors and 5xx, ``Retry-After`` honoured, a 413 shrinks the
    chunk size (the learned maximum is kept apart from the preferred chunk size);
-6. one sender at a time (the outbox lease);
+6. one sender at a time (the outbox's sender lock, freed by the OS when its process dies);
 7. the status feed by cursor, applied idempotently and never backwards (``offline_cache.statuses``);
 9. each body records the device time and the clock offset learned at the last contact;
 10. nothing local is deleted here.
@@ -84,17 +84,20 @@ class SyncReport:
     blobs_present: int = 0  # already on the platform: not sent again
     bytes_sent: int = 0
     statuses: int = 0  # status changes applied
-    needs_clerk: list[Event] = field(default_factory=list)
+    needs_clerk: list[Event] = field(default_factory=list)  # every open 补正 / 不予受理, old or new
+    changed: list[Event] = field(default_factory=list)  # the status changes applied in this pass
     requests: int = 0
     remaining: int = 0  # items not yet acknowledged after the pass
     stopped: str = ""
     login_required: bool = False
-    busy: bool = False  # another sender holds the lease
+    busy: bool = False  # another sender holds the sender lock
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "needs_clerk"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("needs_clerk", "changed")}
         out["needs_clerk"] = [{"receipt_no": e.receipt_no, "item_code": e.item_code, "status": e.status,
                                "reason": e.reason, "needed": list(e.needed)} for e in self.needs_clerk]
+        out["changed"] = [{"receipt_no": e.receipt_no, "item_code": e.item_code, "status": e.status, "at": e.at,
+                           "tracking_no": e.tracking_no} for e in self.changed]
         return out
 
 
@@ -190,6 +193,11 @@ class SyncEngine:
         self._rng = rng or random.Random()
         self._clock = clock
         self._cancelled: Callable[[], bool] = lambda: False
+        # what this pass learned about the platform's blobs: sha -> bytes held (HELD = complete).
+        # One POST /blobs/check covers every item of the pass; a blob sent for one case is not
+        # checked again for the next one. A 409 blobs_missing forgets what it names.
+        self._blob_state: dict[str, int] = {}
+        self._pass_blobs: list[tuple[str, int]] = []
 
     # -- one pass ---------------------------------------------------------------------------------------
     def run_once(self, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
@@ -233,33 +241,47 @@ class SyncEngine:
                 report.requests = client.requests_made
                 client.close()
             report.remaining = sum(n for state, n in self.outbox.counts().items() if state != "acked")
-            try:
-                self.outbox.release(self.owner)
-            except StoreError as exc:  # disk full: the lease runs out by itself
-                log.warning("sender lease not released: %s", exc.log)
-        log.info("sync pass: %s", {k: v for k, v in report.as_dict().items() if k != "needs_clerk" and v})
+            self.outbox.release(self.owner)
+        log.info("sync pass: %s", {k: v for k, v in report.as_dict().items() if k not in ("needs_clerk", "changed") and v})
         return report
 
     def _deliver_due(self, client: DeliveryClient, report: SyncReport, progress: Progress,
                      cancelled: Callable[[], bool]) -> None:
         due = self.outbox.due(self.policy.batch)
+        bodies = self._bodies(due)
+        self._blob_state = {}
+        # asked together by the first item that uploads: a failure of that request is that item's
+        self._pass_blobs = [blob for body in bodies.values() if body for blob in _attachments(body)]
         for done, item in enumerate(due):
             if cancelled():
                 return
             progress(done, len(due), f"正在上传 {item.key}")
-            self.outbox.acquire(self.owner)  # renew the lease between items
             try:
-                self._deliver(client, item, report)
+                self._deliver(client, item, report, bodies.get(item.id))
             except _Stop:
                 return
         progress(len(due), len(due), "")
 
+    def _bodies(self, due: list[OutboxItem]) -> dict[int, bytes | None]:
+        """The body of each due item (built and sealed now if it never was), so that one blob check
+        covers the pass. In-doubt items are left out: they ask the platform first and may need no body."""
+        bodies: dict[int, bytes | None] = {}
+        for item in due:
+            if item.state == "in_doubt":
+                continue
+            try:
+                bodies[item.id] = self._body(item)
+            except StoreError as exc:  # met again, and reported, when the item's turn comes
+                log.warning("%s %s: body not built ahead: %s", item.kind, item.key, exc.log)
+        return bodies
+
     # -- one item ---------------------------------------------------------------------------------------
-    def _deliver(self, client: DeliveryClient, item: OutboxItem, report: SyncReport) -> None:
+    def _deliver(self, client: DeliveryClient, item: OutboxItem, report: SyncReport,
+                 body: bytes | None = None) -> None:
         try:
             if item.state == "in_doubt" and self._settle_doubt(client, item, report):
                 return
-            body = self._body(item)
+            body = body if body is not None else self._body(item)
             if body is None:
                 self.outbox.mark_held(item.id, "作废")
                 report.held += 1
@@ -273,8 +295,9 @@ class SyncEngine:
                            else client.put_supplement(self._receipt_of(item), item.key, body))
                 except PlatformError as exc:
                     if exc.status == 409 and exc.code == "blobs_missing":
-                        log.warning("%s: platform misses %d blob(s); uploading again", item.key,
-                                    len(exc.extra.get("missing", [])))
+                        missing = exc.extra.get("missing", [])
+                        log.warning("%s: platform misses %d blob(s); uploading again", item.key, len(missing))
+                        self._forget_blobs(body, missing)
                         continue
                     raise
                 self.outbox.mark_acked(item.id, put.ack)
@@ -359,17 +382,34 @@ class SyncEngine:
         return self._state(item) in ("sending", "in_doubt")
 
     # -- blobs ----------------------------------------------------------------------------------------
-    def _upload_blobs(self, client: DeliveryClient, body: bytes, report: SyncReport) -> None:
-        sizes = {a["sha256"]: a["size"] for a in json.loads(body)["attachments"]}
-        hashes = list(sizes)
-        for start in range(0, len(hashes), MAX_CHECK):
-            part = hashes[start:start + MAX_CHECK]
+    def _check_blobs(self, client: DeliveryClient, blobs: list[tuple[str, int]]) -> None:
+        """Ask the platform once about every blob not yet known in this pass (500 per request)."""
+        unknown = list(dict.fromkeys(sha for sha, _ in blobs if sha not in self._blob_state))
+        sizes = dict(blobs)
+        for start in range(0, len(unknown), MAX_CHECK):
+            part = unknown[start:start + MAX_CHECK]
             check = client.check_blobs(part)
             held = set(check.held)
-            report.blobs_present += len(held & set(part))
             for sha in part:
-                if sha not in held:
-                    self._upload(client, sha, sizes[sha], int(check.partial.get(sha, 0)), report)
+                self._blob_state[sha] = sizes[sha] if sha in held else int(check.partial.get(sha, 0))
+
+    def _forget_blobs(self, body: bytes, missing: Any) -> None:
+        named = {m for m in missing if isinstance(m, str)} if isinstance(missing, list) else set()
+        for sha, _ in _attachments(body):
+            if not named or sha in named:
+                self._blob_state.pop(sha, None)
+
+    def _upload_blobs(self, client: DeliveryClient, body: bytes, report: SyncReport) -> None:
+        blobs = _attachments(body)
+        self._check_blobs(client, self._pass_blobs + blobs)
+        self._pass_blobs = []
+        for sha, size in blobs:
+            held = self._blob_state[sha]
+            if held >= size:
+                report.blobs_present += 1
+                continue
+            self._upload(client, sha, size, held, report)
+            self._blob_state[sha] = size
 
     def _upload(self, client: DeliveryClient, sha: str, length: int, offset: int, report: SyncReport) -> None:
         """Send one blob from ``offset`` in chunks; the platform verifies the hash at the end."""
@@ -461,6 +501,7 @@ class SyncEngine:
                                 tuple(e.needed), e.tracking_no or "") for e in feed.events if e.seq is not None]
                 changed = self.statuses.apply(events, feed.next_cursor)
                 report.statuses += len(changed)
+                report.changed.extend(changed)
                 if not feed.events or feed.next_cursor == cursor:
                     break
         except (NetworkUnavailable, PlatformError) as exc:
@@ -474,6 +515,14 @@ class SyncEngine:
 
 CONFLICT = "平台已有同一收件编号的办件，但内容与本机的不一致。已停止发送，请联系平台运维核对（不会重复提交）。"
 LOGIN_AGAIN = "平台登录已失效，请重新登录后再同步。待上传的办件保持不变。"
+
+
+def _attachments(body: bytes) -> list[tuple[str, int]]:
+    """(sha256, size) of each attachment a sealed body names, in order, each once."""
+    seen: dict[str, int] = {}
+    for a in json.loads(body)["attachments"]:
+        seen.setdefault(a["sha256"], a["size"])
+    return list(seen.items())
 
 
 def _rejection(exc: PlatformError) -> str:

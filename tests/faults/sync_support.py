@@ -9,9 +9,8 @@ platform's operator CLI — in it, so fifty kills or a ``queue``/``reconcile``/`
 each pay the interpreter's start-up). Every process shares the test's keyring file
 (``tests.keyring_memory.ProcessSharedKeyring``).
 
-"Time passes" (``ClientDir.time_passes``) makes every waiting item due and lets a dead sender's
-lease run out, by writing the times in the outbox, instead of sleeping through back-off delays
-of up to minutes; nothing else of the client's state is touched from outside.
+"Time passes" (``ClientDir.time_passes``) makes every waiting item due by writing the times in
+the outbox, instead of sleeping through back-off delays of up to minutes; nothing else of the client's state is touched from outside.
 """
 
 from __future__ import annotations
@@ -49,10 +48,10 @@ def shared_keyring(tmp_path, monkeypatch) -> Iterator[Path]:
     from offline_cache import keys
     from tests.keyring_memory import ProcessSharedKeyring
 
+    before = keyring.get_keyring()  # before the variables change: the first call picks the backend from them
     path = tmp_path / "keyring.json"
     monkeypatch.setenv("COUNTER_CLIENT_TEST_KEYRING", str(path))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", SHARED_KEYRING)
-    before = keyring.get_keyring()
     keyring.set_keyring(ProcessSharedKeyring())
     keys.forget_cached_keys()
     yield path
@@ -136,12 +135,11 @@ class ClientDir:
         return sum(1 for s in self.states().values() if s != "acked")
 
     def time_passes(self) -> None:
-        """As if every back-off delay and a dead sender's lease (120 s) had run out."""
+        """As if every back-off delay had run out."""
         conn = self.connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("UPDATE outbox SET next_attempt_at = 0 WHERE state IN ('queued', 'retry_wait', 'in_doubt')")
-            conn.execute("UPDATE sender_lease SET expires_at = 0")
             conn.execute("COMMIT")
         finally:
             conn.close()

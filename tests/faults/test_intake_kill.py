@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.sync_support import SHARED_KEYRING, shared_keyring  # noqa: F401 (a fixture)
+
 pytestmark = pytest.mark.faults
 
 KILLS = int(os.environ.get("INTAKE_KILLS", "12"))
 ROOT = Path(__file__).resolve().parents[2]
 NATIONAL = "G440305000001"
-SHARED_KEYRING = "tests.keyring_memory.ProcessSharedKeyring"
 
 
 # -- the child ----------------------------------------------------------------------------------------
@@ -66,20 +67,6 @@ def child(data_dir: str, seed: int) -> None:
 
 
 # -- the parent ---------------------------------------------------------------------------------------
-@pytest.fixture
-def shared_keyring(tmp_path, monkeypatch):
-    import keyring
-
-    from offline_cache import keys
-    from tests.keyring_memory import ProcessSharedKeyring
-
-    monkeypatch.setenv("COUNTER_CLIENT_TEST_KEYRING", str(tmp_path / "keyring.json"))
-    before = keyring.get_keyring()
-    keyring.set_keyring(ProcessSharedKeyring())
-    keys.forget_cached_keys()
-    yield
-    keyring.set_keyring(before)
-    keys.forget_cached_keys()
 
 
 def prepare(data: Path) -> None:

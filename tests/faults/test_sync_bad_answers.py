@@ -154,7 +154,9 @@ def test_a_fake_204_claiming_a_whole_blob_is_caught_by_the_platform(make_rig):
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"events": "none", "next_cursor": 3}',
-                                  b'{"events": [], "next_cursor": -5}'])
+                                  b'{"events": [], "next_cursor": -5}',
+                                  b'{"events": [], "next_cursor": 1000000}'],  # a jump over events never sent
+                         ids=["not-json", "wrong-shape", "negative-cursor", "cursor-jump"])
 def test_a_bad_status_feed_moves_nothing(make_rig, body):
     rig = make_rig(cases=1, sizes=[10 * KIB], own_platform=True)
     assert rig.sync().delivered == 1

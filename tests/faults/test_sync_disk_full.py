@@ -1,5 +1,5 @@
 """The client's disk fills up while it pulls statuses back: the pass ends with a clear message
-(not a crash), the status cursor does not move, the lease is given back, and once there is room
+(not a crash), the status cursor does not move, the sender lock is given back, and once there is room
 again the next pull gets the same events and keeps every one of them once.
 
 Two ways to fill the disk: SQLite's own limit on the file's size (``PRAGMA max_page_count`` on the
@@ -61,7 +61,7 @@ def test_the_database_file_cannot_grow_during_a_status_pull(make_rig):
     assert rig.client.outbox() and {i["state"] for i in rig.client.outbox().values()} == {"acked"}
 
     db.execute("PRAGMA max_page_count = 1073741823")  # room again
-    again = rig.sync()  # at once: the lease was given back
+    again = rig.sync()  # at once: the sender lock was given back
     assert not again.busy and not again.stopped and again.statuses > 0, again
     assert rig.client.status_events() == feed == rig.feed(rig.client.status_cursor())
     assert rig.sync().statuses == 0  # nothing twice

@@ -187,9 +187,11 @@ def test_statuses_come_back_and_a_supplement_is_delivered(platform_server, make_
     done = server.cli("simulate", "--steps", "1")
     assert done.returncode == 0, done.stderr
     report = ctx.sync_engine().run_once()
-    assert report.statuses >= 6
+    assert report.statuses >= 6 and len(report.changed) == report.statuses
     statuses = engine.statuses
     firsts = {r: statuses.item_statuses(r) for r in receipts}
+    assert {(e.receipt_no, e.item_code, e.status) for e in report.changed} == {
+        (r, code, status) for r, items in firsts.items() for code, status in items.items()}
     assert all(len(v) == 1 and next(iter(v.values())) in ("受理", "补正", "不予受理") for v in firsts.values())
     # pulling again repeats nothing and never moves a status back
     assert ctx.sync_engine().run_once().statuses == 0

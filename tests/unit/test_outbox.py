@@ -1,9 +1,12 @@
 """The outbox's durable states: queued -> sending -> acked | in_doubt | retry_wait | rejected,
-held; crash recovery turns sending into in-doubt; one sender at a time by lease."""
+held; crash recovery turns sending into in-doubt; one sender at a time by an OS file lock."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -81,14 +84,17 @@ def test_rejected_and_held_are_not_due(box):
 
 
 def test_one_sender_at_a_time(box):
+    other = Outbox(box.store, clock=box.clock)  # another sender: another thread's engine, or a CLI
     assert box.acquire("gui")
-    assert not box.acquire("cli")
-    assert box.acquire("gui")  # renew
-    box.clock.now += 1000  # a crashed sender's lease runs out
-    assert box.acquire("cli")
-    box.release("cli")
+    assert not other.acquire("cli")
+    assert box.acquire("gui")  # taken again by its holder: still its own
+    box.release("gui")
+    assert other.acquire("cli")
+    other.release("cli")
+    senders = [Outbox(box.store, clock=box.clock) for _ in range(5)]  # kept: a dropped Outbox frees its lock
     results = []
-    threads = [threading.Thread(target=lambda n=n: results.append(box_acquire(box, f"t{n}"))) for n in range(5)]
+    threads = [threading.Thread(target=lambda s=s, n=n: results.append(s.acquire(f"t{n}")))
+               for n, s in enumerate(senders)]
     for t in threads:
         t.start()
     for t in threads:
@@ -96,8 +102,28 @@ def test_one_sender_at_a_time(box):
     assert results.count(True) == 1
 
 
-def box_acquire(box, owner):
-    return Outbox(box.store, clock=box.clock).acquire(owner)
+HOLD_AND_WAIT = """
+import sys, time
+from offline_cache.cases import open_store
+from offline_cache.outbox import Outbox
+box = Outbox(open_store(sys.argv[1]))
+print("held" if box.acquire("child") else "refused", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_senders_lock_is_free_at_once(box):
+    """Rule 6 after a crash: the kernel frees the dead sender's lock, so the next pass need not wait."""
+    child = subprocess.Popen([sys.executable, "-c", HOLD_AND_WAIT, str(box.store.path)], stdout=subprocess.PIPE,
+                             text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert child.stdout.readline().strip() == "held"
+        assert not box.acquire("gui")  # a live sender, however idle, is never raced
+    finally:
+        child.kill()
+        child.wait()
+    assert box.acquire("gui")
+    box.release("gui")
 
 
 def test_collecting_a_case_queues_it_in_the_same_commit(tmp_path):

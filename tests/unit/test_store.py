@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -85,4 +86,31 @@ def test_write_rolls_back_on_error(tmp_path):
             db.execute("INSERT INTO thing(name) VALUES ('x')")
             raise RuntimeError("boom")
     assert store.db.execute("SELECT count(*) FROM thing").fetchone()[0] == 0
+    store.close()
+
+
+def test_a_full_disk_is_a_clear_error_for_every_write_and_a_bug_is_not_hidden(tmp_path):
+    """Whatever is being written (a case, a setting, the outbox), a storage that refuses comes out
+    as StoreError with a Chinese message, and the data already there is intact."""
+    store = Store(tmp_path / "a.db", _migrations(1))
+    with store.write() as db:
+        db.execute("INSERT INTO thing (name) VALUES ('kept')")
+    db = store.db
+    db.execute("VACUUM")  # no free pages left inside the file
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own size limit: a real SQLITE_FULL
+    with pytest.raises(StoreError) as full:
+        with store.write() as db:
+            db.conn.executemany("INSERT INTO thing (name) VALUES (?)", [("x" * 2000,) for _ in range(50)])
+    assert "磁盘空间不足" in full.value.message and "full" in full.value.log
+    assert [r[0] for r in store.db.execute("SELECT name FROM thing")] == ["kept"]
+    assert not store.db.conn.in_transaction
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):  # a wrong statement stays a bug
+        with store.write() as db:
+            db.execute("INSERT INTO missing_table (a) VALUES (1)")
+    store.db.execute("PRAGMA max_page_count = 1073741823")
+    with store.write() as db:  # room again: writing works as before
+        db.execute("INSERT INTO thing (name) VALUES ('later')")
+    assert store.db.execute("SELECT count(*) FROM thing").fetchone()[0] == 2
     store.close()
