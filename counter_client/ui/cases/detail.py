@@ -150,7 +150,7 @@ def print_lines(entries) -> list[str]:
         when = f'<span style="color:{GREY};">{_e(e.at[:16].replace("T", " "))}</span>　'
         title = _tr(KIND_TITLES.get(e.kind, e.kind))
         if e.outcome == "failed":
-            text = _tr("%1 打印失败（%2）：%3").replace("%1", title).replace("%2", e.target).replace("%3", e.error)
+            text = _tr("%1 打印失败（%2）：%3").replace("%1", title).replace("%2", e.target).replace("%3", e.error.split("。")[0])
             out.append(f'{when}<span style="color:#c62828;">{_e(text)}</span>'
                        f'<span style="color:{MUTED};">　{_e(e.clerk)}</span>')
             continue
@@ -366,14 +366,17 @@ class CaseDetail(QWidget):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.body)
-        buttons = QHBoxLayout()
-        self.print_receipt_button = QPushButton(self.tr("打印收件凭证（Ctrl+P）"), self)
-        self.print_receipt_button.setToolTip(self.tr("预览并打印收件凭证；再次打印时印“副本”，须选择补打原因"))
+        prints = QHBoxLayout()
+        self.print_receipt_button = QPushButton(self.tr("打印收件凭证…"), self)
+        self.print_receipt_button.setToolTip(self.tr("预览并打印收件凭证（Ctrl+P）；再次打印时印“副本”，须选择补打原因"))
         self.print_receipt_button.clicked.connect(lambda: self._print("receipt"))
-        buttons.addWidget(self.print_receipt_button)
-        self.print_notice_button = QPushButton(self.tr("打印一次性告知书（Ctrl+Shift+P）"), self)
+        prints.addWidget(self.print_receipt_button)
+        self.print_notice_button = QPushButton(self.tr("打印一次性告知书…"), self)
         self.print_notice_button.clicked.connect(lambda: self._print("notice"))
-        buttons.addWidget(self.print_notice_button)
+        prints.addWidget(self.print_notice_button)
+        prints.addStretch(1)
+        layout.addLayout(prints)
+        buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.discard_button = QPushButton(self.tr("放弃草稿…"), self)
         self.discard_button.clicked.connect(lambda: self.data and self.discard_was_requested.emit(self.data.case.id))
@@ -417,7 +420,7 @@ class CaseDetail(QWidget):
         missing = bool(notice(c))
         self.print_notice_button.setEnabled(missing)
         self.print_notice_button.setToolTip(
-            self.tr("预览并打印一次性告知书：列明缺少或不合格的材料") if missing
+            self.tr("预览并打印一次性告知书，列明缺少或不合格的材料（Ctrl+Shift+P）") if missing
             else self.tr("材料齐全，无需出具一次性告知书"))
         p = data.platform if c.state == "collected" else None
         refused = bool(p and p.refused)

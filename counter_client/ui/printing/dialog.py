@@ -49,7 +49,7 @@ from counter_client.services.printing import (
     Rendered,
     check_reason,
 )
-from counter_client.ui.widgets import FieldMessage, em, plain_label
+from counter_client.ui.widgets import FieldMessage, em, plain_label, set_kind
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,9 @@ class PrintDialog(QDialog):
 
         side = QVBoxLayout()
         side.setSpacing(10)
-        self.title = plain_label("", "DialogTitle", self, wrap=True)
+        self.title = plain_label("", "PrintTitle", self, wrap=True)
         side.addWidget(self.title)
-        self.copy_badge = plain_label("", "Hint", self, wrap=True)
+        self.copy_badge = plain_label("", "CopyBadge", self, wrap=True)
         side.addWidget(self.copy_badge)
 
         self.reason_box = QFrame(self)
@@ -146,14 +146,15 @@ class PrintDialog(QDialog):
         self.message.setWordWrap(True)
         side.addWidget(self.message)
         side.addStretch(1)
+        self.save_button = QPushButton(self.tr("保存为 PDF…"), self)
+        self.save_button.setToolTip(self.tr("把这份文书保存为 PDF 文件（Ctrl+S）"))
+        self.save_button.clicked.connect(self.save_as_pdf)
+        side.addWidget(self.save_button)
         buttons = QHBoxLayout()
         self.cancel_button = QPushButton(self.tr("关闭"), self)
         self.cancel_button.clicked.connect(self._close)
         buttons.addWidget(self.cancel_button)
-        self.save_button = QPushButton(self.tr("保存为 PDF…"), self)
-        self.save_button.setToolTip(self.tr("把这份文书保存为 PDF 文件（Ctrl+S）"))
-        self.save_button.clicked.connect(self.save_as_pdf)
-        buttons.addWidget(self.save_button)
+        buttons.addStretch(1)
         self.print_button = QPushButton(self.tr("打印"), self)
         self.print_button.setObjectName("Primary")
         self.print_button.setDefault(True)
@@ -162,7 +163,7 @@ class PrintDialog(QDialog):
         side.addLayout(buttons)
         panel = QWidget(self)
         panel.setLayout(side)
-        panel.setFixedWidth(em(self, 19))
+        panel.setFixedWidth(em(self, 23))
         outer.addWidget(panel)
         shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         shortcut.activated.connect(self.save_as_pdf)
@@ -208,7 +209,7 @@ class PrintDialog(QDialog):
                 self.tr("已打印过 %1 次（最近：%2，%3）。本次为第 %4 份，纸上印“副本”。")
                 .replace("%1", str(len(issue.previous))).replace("%2", last.at[:16].replace("T", " "))
                 .replace("%3", last.clerk).replace("%4", str(issue.copy_no)))
-            self.copy_badge.setProperty("kind", "warning")
+            set_kind(self.copy_badge, "copy")
             self.reason_box.show()
         else:
             self.copy_badge.setText(self.tr("首次打印（原件）。"))
@@ -275,6 +276,7 @@ class PrintDialog(QDialog):
     def _printer_changed(self, *_args) -> None:
         to_pdf = self.printer.currentData() == PDF_CHOICE
         self.copies.setEnabled(not to_pdf)
+        self.save_button.setHidden(to_pdf)  # the main button saves then
         self.print_button.setText(self.tr("保存为 PDF…") if to_pdf else self.tr("打印"))
 
     # -- reprint reason ---------------------------------------------------------------------------
