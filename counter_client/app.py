@@ -44,6 +44,7 @@ from counter_client.ui.dialogs import ErrorPresenter
 from counter_client.ui.intake.page import IntakePage
 from counter_client.ui.intake.tools import ScanTools
 from counter_client.ui.main_window import MainWindow
+from counter_client.ui.printing.launcher import PrintLauncher
 from counter_client.ui.receipt_field import ScannerBurst
 from counter_client.ui.setup_dialog import FirstRunDialog
 from counter_client.ui.status_bar import StatusBar
@@ -210,6 +211,7 @@ class Gui:
         self.refresher = CatalogueRefresher(self.runner, context.catalogue, context.connection)
         self.sync_worker = SyncWorker(context.sync_engine, settings.get("sync.interval_s"))
         self.sync_desk: SyncDesk | None = None
+        self._printing_for = None
         self.errors = ErrorPresenter()
         self.runner.user_error_did_occur.connect(self.errors.show_user_error)
         self.runner.bug_did_occur.connect(self.errors.show_bug)
@@ -222,6 +224,9 @@ class Gui:
         self.intake_page = IntakePage(self.runner, context.catalogue, scan_tools, hall,
                                       watch_folder=settings.get("scans.watch_folder"))
         self.cases_page = CasesPage(self.runner, context.catalogue, scan_tools)
+        self.printing = PrintLauncher(self.runner)  # the print dialog and worker load on the first print
+        self.intake_page.set_printing(self.printing, bool(settings.get("print.offer_after_intake")))
+        self.cases_page.set_printing(self.printing)
         self.sync_page = SyncPage(self.runner, context.training)
         self.window = MainWindow({"catalogue": self.catalogue_page, "intake": self.intake_page,
                                   "cases": self.cases_page, "sync": self.sync_page}, hall, context.training,
@@ -349,6 +354,9 @@ class Gui:
         return self.context.intake()
 
     def _intake_opened(self, service) -> None:
+        if self.printing.service is None or self._printing_for is not service:
+            self.printing.set_service(self.context.printing(), service.load)  # the store is open: no I/O here
+            self._printing_for = service
         self.intake_page.set_service(service)
         self.cases_page.set_service(service)
         if self.sync_desk is None or self.sync_desk.intake is not service:

@@ -29,6 +29,7 @@ from offline_cache.keys import DataKeys, load_data_keys, new_installation_id
 
 if TYPE_CHECKING:  # both load requests: only when the platform is used, not at start-up
     from counter_client.services.login import LoginService
+    from counter_client.services.printing import PrintService
     from counter_client.services.sync import SyncEngine
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,14 @@ class Context:
             self._intake = IntakeService(self._cases, blobs, self.catalogue, self.terminal(),
                                          known_area=self._known_area)
         return self._intake
+
+    def printing(self) -> PrintService:
+        """The print service over the cases file's print log (opens the case store if needed)."""
+        from counter_client.services.printing import PrintService
+        from offline_cache.printlog import PrintLog
+
+        cases = self.intake().cases
+        return PrintService(PrintLog(cases.store, cases.cipher), self.settings, self.catalogue)
 
     def login_service(self) -> LoginService:
         """The clerk's platform session (the platform's address must be known: in training the

@@ -2,7 +2,8 @@
 办理地), materials, the timeline of what happened here (with the delivery to the platform), the
 platform's progress (已接收, 受理, 补正 with what is needed, 不予受理 with its reason, 办结, 结果已寄出
 with the tracking number), and what can be done (continue a draft, drop it, void a collected
-case, collect the materials a 补正 asks for).
+case, collect the materials a 补正 asks for, print the 收件凭证 and the 一次性告知书), and every
+document printed for the case (原件 or 副本 with its reason, who, when, where; failed attempts).
 
 A 补正 and a 不予受理 are shown in a box of their own above the rest, where the clerk cannot miss
 them. Everything typed at the counter is escaped before it goes into the rich text.
@@ -25,8 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from counter_client.domain.case import STATE_LABELS, Case
+from counter_client.domain.case import STATE_LABELS, Case, notice
 from counter_client.domain.identity import TYPE_LABELS
+from counter_client.services.printing import KIND_TITLES, OTHER, REPRINT_REASONS
 from counter_client.ui.cases.model import grouped
 from counter_client.ui.intake.logic import mask_id, mask_phone
 from counter_client.ui.widgets import plain_label, set_kind, term
@@ -55,6 +57,7 @@ class CaseDetailData:
     events: list
     region_names: dict[str, str]
     platform: Any = None  # services.sync_desk.CasePlatform: delivery, statuses, supplements
+    prints: tuple = ()  # offline_cache.printlog.PrintEntry of the case, oldest first
 
 
 def local_time(iso: str) -> str:
@@ -140,6 +143,31 @@ def delivery_lines(platform) -> list[str]:
     return out
 
 
+def print_lines(entries) -> list[str]:
+    """Every document printed for the case: 原件 / 副本 with its reason, where, who; failures in red."""
+    out = []
+    for e in entries:
+        when = f'<span style="color:{GREY};">{_e(e.at[:16].replace("T", " "))}</span>　'
+        title = _tr(KIND_TITLES.get(e.kind, e.kind))
+        if e.outcome == "failed":
+            text = _tr("%1 打印失败（%2）：%3").replace("%1", title).replace("%2", e.target).replace("%3", e.error.split("。")[0])
+            out.append(f'{when}<span style="color:#c62828;">{_e(text)}</span>'
+                       f'<span style="color:{MUTED};">　{_e(e.clerk)}</span>')
+            continue
+        which = _tr("原件") if e.copy_no == 1 else _tr("副本（第 %1 份）").replace("%1", str(e.copy_no))
+        where = _tr("保存为 PDF") if e.outcome == "saved" else _tr("打印到 %1").replace("%1", e.target)
+        if e.copies > 1:
+            where += _tr(" × %1 份").replace("%1", str(e.copies))
+        line = f"{when}<b>{_e(title)}</b> {_e(which)}，{_e(where)}"
+        if e.copy_no > 1:
+            why = _tr(REPRINT_REASONS.get(e.reason_code, e.reason_code))
+            if e.reason:
+                why = f"{why}：{e.reason}" if e.reason_code != OTHER else e.reason
+            line += f'<span style="color:#9a5b00;">{_e(_tr("　补打原因：%1").replace("%1", why))}</span>'
+        out.append(f'{line}<span style="color:{MUTED};">　{_e(e.clerk)}</span>')
+    return out
+
+
 def detail_html(data: CaseDetailData) -> str:
     c = data.case
     lines = []
@@ -203,6 +231,8 @@ def detail_html(data: CaseDetailData) -> str:
     events = [f'<span style="color:#5b6675;">{_e(at[:16].replace("T", " "))}</span>　{_e(what)}'
               f'<span style="color:#8a96a3;">　{_e(who)}</span>' for at, what, who in timeline(data.events)]
     row(_tr("经过"), "<br>".join(events + delivery_lines(data.platform)))
+    if data.prints:
+        row(_tr("打印记录"), "<br>".join(print_lines(data.prints)))
     p = data.platform
     if c.state == "collected" and p is not None:
         names = {i.code: i.name for i in c.items}
@@ -269,12 +299,14 @@ class CaseDetail(QWidget):
         discard_was_requested(str case_id)
         void_was_requested(str case_id)
         supplement_was_requested(str case_id): 收取补正材料
+        print_was_requested(str case_id, str kind): 打印收件凭证 ("receipt") / 一次性告知书 ("notice")
     """
 
     continue_was_requested = Signal(str)
     discard_was_requested = Signal(str)
     void_was_requested = Signal(str)
     supplement_was_requested = Signal(str)
+    print_was_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -334,6 +366,16 @@ class CaseDetail(QWidget):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.body)
+        prints = QHBoxLayout()
+        self.print_receipt_button = QPushButton(self.tr("打印收件凭证…"), self)
+        self.print_receipt_button.setToolTip(self.tr("预览并打印收件凭证（Ctrl+P）；再次打印时印“副本”，须选择补打原因"))
+        self.print_receipt_button.clicked.connect(lambda: self._print("receipt"))
+        prints.addWidget(self.print_receipt_button)
+        self.print_notice_button = QPushButton(self.tr("打印一次性告知书…"), self)
+        self.print_notice_button.clicked.connect(lambda: self._print("notice"))
+        prints.addWidget(self.print_notice_button)
+        prints.addStretch(1)
+        layout.addLayout(prints)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.discard_button = QPushButton(self.tr("放弃草稿…"), self)
@@ -356,7 +398,7 @@ class CaseDetail(QWidget):
     def clear(self) -> None:
         self.data = None
         for w in (self.number, self.state, self.body, self.discard_button, self.continue_button, self.void_button,
-                  self.refusal_box, self.supplement_box):
+                  self.refusal_box, self.supplement_box, self.print_receipt_button, self.print_notice_button):
             w.hide()
         self.empty.show()
 
@@ -373,6 +415,13 @@ class CaseDetail(QWidget):
         self.continue_button.setVisible(c.state == "draft")
         self.discard_button.setVisible(c.state == "draft")
         self.void_button.setVisible(c.state == "collected")
+        self.print_receipt_button.setVisible(c.state == "collected")
+        self.print_notice_button.setVisible(c.state in ("collected", "draft"))
+        missing = bool(notice(c))
+        self.print_notice_button.setEnabled(missing)
+        self.print_notice_button.setToolTip(
+            self.tr("预览并打印一次性告知书，列明缺少或不合格的材料（Ctrl+Shift+P）") if missing
+            else self.tr("材料齐全，无需出具一次性告知书"))
         p = data.platform if c.state == "collected" else None
         refused = bool(p and p.refused)
         self.refusal_box.setVisible(refused)
@@ -386,3 +435,15 @@ class CaseDetail(QWidget):
             self.supplement_state.setText(done)
             self.supplement_state.setVisible(bool(done))
             self.supplement_button.setText(self.tr("再次收取补正材料…") if done else self.tr("收取补正材料…"))
+
+    def _print(self, kind: str) -> None:
+        if self.data is not None:
+            self.print_was_requested.emit(self.data.case.id, kind)
+
+    def request_print(self, kind: str) -> bool:
+        """A shortcut's print: only what the buttons offer for this case now."""
+        button = self.print_receipt_button if kind == "receipt" else self.print_notice_button
+        if self.data is None or button.isHidden() or not button.isEnabled():
+            return False
+        self._print(kind)
+        return True

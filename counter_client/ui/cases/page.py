@@ -9,6 +9,9 @@ With the delivery desk (``set_delivery``, a ``services.sync_desk.SyncDesk``) the
 case's delivery state and the platform's latest status, and the detail its platform timeline;
 a 补正 can be collected from the detail (``SupplementDialog``), and opening a case whose 补正 or
 不予受理 the clerk has not seen marks it seen.
+
+With the print launcher (``set_printing``) the detail prints the 收件凭证 (Ctrl+P) and the
+一次性告知书 (Ctrl+Shift+P) and lists every document printed for the case.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -104,6 +108,7 @@ class CasesPage(QWidget):
         self._scan_tools = scan_tools
         self.service: Any = None
         self.delivery: Any = None
+        self.printing: Any = None
         self.supplement_dialog: SupplementDialog | None = None
         self._select_after_load = ""
         self._today = dt.date.today
@@ -179,6 +184,11 @@ class CasesPage(QWidget):
         self.detail.void_was_requested.connect(self._ask_void)
         self.detail.discard_was_requested.connect(self._ask_discard)
         self.detail.supplement_was_requested.connect(self.ask_supplement)
+        self.detail.print_was_requested.connect(self.print_document)
+        for keys, kind in (("Ctrl+P", "receipt"), ("Ctrl+Shift+P", "notice")):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda k=kind: self.detail.request_print(k))
         detail_scroll = QScrollArea(page)
         detail_scroll.setObjectName("DetailScroll")
         detail_scroll.setWidgetResizable(True)
@@ -209,6 +219,24 @@ class CasesPage(QWidget):
         self.delivery = desk
         if self.service is not None:
             self.statuses_changed()
+
+    def set_printing(self, launcher: Any) -> None:
+        """The print launcher (``ui.printing.launcher.PrintLauncher``)."""
+        self.printing = launcher
+        launcher.print_did_record.connect(self._printed)
+        launcher.print_did_fail.connect(self._printed)
+
+    def print_document(self, case_id: str, kind: str) -> None:
+        """打印收件凭证 / 一次性告知书 of the case in the detail (the print dialog)."""
+        if self.printing is None or not self.printing.available:
+            self.summary.set_live(self.tr("打印功能尚未就绪，请稍候再试。"), "warning")
+            return
+        self.printing.print_case(kind, case_id, self)
+
+    def _printed(self, *_args) -> None:
+        """A print was logged: the open case's print history changed."""
+        if self.detail.data is not None and self.service is not None:
+            self.open_detail(self.detail.data.case.id)
 
     def statuses_changed(self, *_args) -> None:
         """A sync pass changed deliveries or statuses: read the list and the open case again."""
@@ -323,6 +351,7 @@ class CasesPage(QWidget):
 
     def open_detail(self, case_id: str) -> None:
         service, catalogue, desk = self.service, self._catalogue, self.delivery
+        printing = self.printing.service if self.printing is not None else None
 
         def read(job) -> CaseDetailData | None:
             case = service.load(case_id)
@@ -330,7 +359,8 @@ class CasesPage(QWidget):
                 return None
             names = {i.code: catalogue.region_full_name(i.handling_region) for i in case.items}
             platform = desk.case_platform(case.receipt_no) if desk is not None and case.receipt_no else None
-            return CaseDetailData(case, service.events(case_id), names, platform)
+            prints = tuple(printing.history(case_id)) if printing is not None else ()
+            return CaseDetailData(case, service.events(case_id), names, platform, prints)
 
         (self._runner.op(read).superseding(DETAIL_KEY)
          .on_success(self._show_detail)

@@ -11,7 +11,12 @@ its step once the clerk has left that step (or tried to confirm), never as a dia
 confirmation) runs on the task runner; an op that rebuilds the checklist merges its result
 into the case as it is when the result arrives, so nothing typed meanwhile is lost.
 
-Keyboard: Ctrl+Enter confirms; Alt+1…6 jump to a step; in the item search ↑/↓ choose and Enter
+Printing (``set_printing``): once a case is collected the 收件凭证's print dialog opens at once
+(Enter prints it: ``print.offer_after_intake``); Ctrl+P prints the receipt of the case just
+collected, Ctrl+Shift+P the 一次性告知书 (from the 核对 step while materials are missing, or after
+confirmation).
+
+Keyboard: Ctrl+Enter confirms; Ctrl+P / Ctrl+Shift+P print; Alt+1…6 jump to a step; in the item search ↑/↓ choose and Enter
 adds; Delete / Ctrl+Z on a page thumbnail delete it / bring it back.
 """
 
@@ -122,6 +127,8 @@ class IntakePage(QWidget):
         self.hall = dict(hall)
         self._watch_folder = watch_folder
         self.service: Any = None
+        self.printing: Any = None
+        self.offer_print = False
         self.case: Case | None = None
         self.check: DraftCheck | None = None
         self._region_names: dict[str, str] = {}
@@ -286,6 +293,12 @@ class IntakePage(QWidget):
         self.review.step_was_requested.connect(self.go_to_step)
         self.receipt.next_was_requested.connect(self.start_new)
         self.receipt.case_view_was_requested.connect(self.case_view_was_requested)
+        self.receipt.print_was_requested.connect(self.print_document)
+        self.review.notice_print_was_requested.connect(lambda: self.print_document("notice"))
+        for keys, kind in (("Ctrl+P", "receipt"), ("Ctrl+Shift+P", "notice")):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda k=kind: self.print_document(k))
 
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -313,6 +326,23 @@ class IntakePage(QWidget):
         self._pending_items = []
         if self._watch_folder:
             self.poller.start(self._watch_folder)
+
+    def set_printing(self, launcher: Any, offer_after_intake: bool = True) -> None:
+        """The print launcher; ``offer_after_intake``: open the receipt's print dialog on confirmation."""
+        self.printing = launcher
+        self.offer_print = offer_after_intake
+
+    def print_document(self, kind: str) -> None:
+        """收件凭证 of the case just collected, or 一次性告知书 of the case on screen (draft or collected)."""
+        case = self.case
+        if case is None or self.printing is None or not self.printing.available or self._confirming:
+            return
+        if kind == "receipt" and case.state != "collected":
+            return
+        if kind == "notice" and not (self.service.notice(case) if case.state == "collected"
+                                     else (self.check.notice if self.check else [])):
+            return
+        self.printing.print_case(kind, copy_case(case) if case.state == "draft" else case, self)
 
     def set_unavailable(self, message: str, can_set_up: bool = False) -> None:
         """The case store cannot be opened: say why and what to do, instead of the form."""
@@ -896,7 +926,10 @@ class IntakePage(QWidget):
         self.receipt.show_case(case, self.hall, self.check, notice)
         self.stack.setCurrentWidget(self.receipt_scroll)
         self.receipt.next_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.receipt.set_printing_available(self.printing is not None and self.printing.available)
         self.case_did_collect.emit(case)
+        if self.offer_print:
+            self.print_document("receipt")  # Enter prints: the dialog's default button
 
     def _confirm_failed(self, exc: BaseException) -> None:
         self._confirming = False

@@ -161,10 +161,12 @@ class ReviewSection(QWidget):
     Signals:
         confirm_was_requested()
         step_was_requested(str step)
+        notice_print_was_requested(): 打印一次性告知书 of the draft as it is now.
     """
 
     confirm_was_requested = Signal()
     step_was_requested = Signal(str)
+    notice_print_was_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -188,6 +190,13 @@ class ReviewSection(QWidget):
         nb.addWidget(self.notice_title)
         self.notice = _rich_label(self.notice_box, "NoticeText")
         nb.addWidget(self.notice)
+        notice_row = QHBoxLayout()
+        notice_row.addStretch(1)
+        self.notice_print_button = QPushButton(self.tr("打印一次性告知书（Ctrl+Shift+P）"), self.notice_box)
+        self.notice_print_button.setToolTip(self.tr("把缺少或不合格的材料一次性书面告知申请人"))
+        self.notice_print_button.clicked.connect(self.notice_print_was_requested)
+        notice_row.addWidget(self.notice_print_button)
+        nb.addLayout(notice_row)
         layout.addWidget(self.notice_box)
 
         self.problems_box = QFrame(self)
@@ -240,10 +249,12 @@ class ReceiptPanel(QWidget):
     Signals:
         next_was_requested(): start the next applicant.
         case_view_was_requested(str case_id)
+        print_was_requested(str kind): 打印收件凭证 ("receipt") / 一次性告知书 ("notice").
     """
 
     next_was_requested = Signal()
     case_view_was_requested = Signal(str)
+    print_was_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -275,6 +286,12 @@ class ReceiptPanel(QWidget):
         nb.addWidget(self.notice)
         outer.addWidget(self.notice_box)
         row = QHBoxLayout()
+        self.print_button = QPushButton(self.tr("打印收件凭证（Ctrl+P）"), self)
+        self.print_button.clicked.connect(lambda: self.print_was_requested.emit("receipt"))
+        row.addWidget(self.print_button)
+        self.notice_print_button = QPushButton(self.tr("打印一次性告知书（Ctrl+Shift+P）"), self)
+        self.notice_print_button.clicked.connect(lambda: self.print_was_requested.emit("notice"))
+        row.addWidget(self.notice_print_button)
         row.addStretch(1)
         self.view_button = QPushButton(self.tr("在办件中查看"), self)
         self.view_button.clicked.connect(lambda: self.case_view_was_requested.emit(self.case_id))
@@ -293,3 +310,8 @@ class ReceiptPanel(QWidget):
         self.summary.setText(receipt_html(case, hall, check, collected=True))
         self.notice.setText(notice_html(notice))
         self.notice_box.setVisible(bool(notice))
+        self.notice_print_button.setVisible(bool(notice))
+
+    def set_printing_available(self, available: bool) -> None:
+        self.print_button.setEnabled(available)
+        self.notice_print_button.setEnabled(available)
