@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from counter_client.domain.case import Case, CaseItem, MaterialEntry, Party
-from counter_client.domain.catalogue import MATERIAL_TYPES, NECESSITY
 from counter_client.domain.identity import TYPE_LABELS
 from counter_client.domain.receipt import ReceiptError, format_grouped
 
@@ -88,18 +87,8 @@ def due(item: CaseItem) -> str:
 
 
 def requirement(m: MaterialEntry) -> str:
-    """What the material must be: ``原件 1 份 · 必要``, with the acceptance standard after."""
-    kind = MATERIAL_TYPES.get(m.type, "")
-    if m.type == 1:
-        count = f"原件 {max(1, m.originals)} 份"
-    elif m.type == 2:
-        count = f"复印件 {max(1, m.copies)} 份"
-    else:
-        count = f"{kind} {max(1, m.originals, m.copies)} 份"
-    parts = [count, NECESSITY.get(m.necessity, "")]
-    if m.source == 20:
-        parts.append("可用电子证照")
-    head = " · ".join(p for p in parts if p)
+    """What the material must be (the window's wording), with the acceptance standard after."""
+    head = m.requirement()
     return f"{head}\n{m.standard.strip()}" if m.standard.strip() else head
 
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Callable, Literal, Sequence
 import msgspec
 from msgspec import Meta, Struct, field
 
-from counter_client.domain.catalogue import Agreement, Guide, Material
+from counter_client.domain.catalogue import MATERIAL_SOURCES, NECESSITY, Agreement, Guide, Material
 from counter_client.domain.identity import check_id, normalize_id
 
 MAX_ITEMS = 20
@@ -115,6 +115,23 @@ class MaterialEntry(_Model, kw_only=True):
     @property
     def e_licence_candidate(self) -> bool:
         return self.source == 20
+
+    def requirement(self) -> str:
+        """What the guide asks of this material, in the one wording used at the window and on the
+        一次性告知书: ``原件 1 份 · 必要 · 政府部门核发（可用电子证照）``."""
+        originals, copies = max(1, self.originals), max(1, self.copies)
+        if self.type == 1:
+            count = f"原件 {originals} 份"
+        elif self.type == 2:
+            count = f"复印件 {copies} 份"
+        elif self.originals and self.copies and self.originals != self.copies:
+            count = f"原件 {originals} 份或复印件 {copies} 份"
+        else:
+            count = f"原件或复印件 {max(self.originals, self.copies, 1)} 份"
+        source = MATERIAL_SOURCES.get(self.source, "")
+        if self.e_licence_candidate:
+            source += "（可用电子证照）"
+        return " · ".join(x for x in (count, NECESSITY.get(self.necessity, ""), source) if x)
 
 
 class Delivery(_Model, kw_only=True):

@@ -3,15 +3,16 @@ what a typed look-up means, the first-run hall code check."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
+from counter_client.documents.fields import requirement as document_requirement
 from counter_client.domain.case import MaterialEntry
 from counter_client.ui.cases.page import person_filter
 from counter_client.ui.intake.logic import (
     mask_id,
     mask_phone,
     merge_recorded,
-    requirement,
     step_of,
 )
 from counter_client.ui.setup_dialog import hall_code_problem
@@ -51,7 +52,11 @@ def test_hall_code():
 
 def test_requirement_and_merge():
     m = MaterialEntry(key="a", name="户口簿", items=["x"], type=3, originals=1, copies=1, source=20)
-    assert requirement(m) == "原件 1 份或复印件 1 份 · 必要 · 政府部门核发（可用电子证照）"
+    assert m.requirement() == "原件或复印件 1 份 · 必要 · 政府部门核发（可用电子证照）"
+    two = MaterialEntry(key="b", name="合同", items=["x"], type=3, originals=1, copies=2, source=10, necessity=3)
+    assert two.requirement() == "原件 1 份或复印件 2 份 · 容缺后补 · 申请人自备"
+    assert document_requirement(m) == m.requirement()  # printed and on-screen wording agree
+    assert document_requirement(msgspec.structs.replace(m, standard="清晰完整")) == m.requirement() + "\n清晰完整"
     edited = MaterialEntry(key="a", name="户口簿", items=["x"], form="复印件", pages=3, scans=["s1"])
     rebuilt = [MaterialEntry(key="a", name="户口簿", items=["x", "y"]), MaterialEntry(key="b", name="新", items=["y"])]
     merged = merge_recorded(rebuilt, [edited])

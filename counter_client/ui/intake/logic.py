@@ -22,9 +22,6 @@ STEPS = ("items", "applicant", "agent", "materials", "delivery", "review")
 STEP_TITLES = {"items": "事项", "applicant": "申请人", "agent": "代办人", "materials": "材料",
                "delivery": "送达", "review": "核对"}
 RECORDED = ("form", "pages", "scans", "review", "review_reasons", "elicence_ref")
-MATERIAL_TYPES = {1: "原件", 2: "复印件", 3: "原件或复印件"}
-NECESSITY = {1: "必要", 2: "非必要", 3: "容缺后补"}
-SOURCES = {10: "申请人自备", 20: "政府部门核发", 99: "其他"}
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -66,21 +63,6 @@ def mask_phone(phone: str) -> str:
     if len(p) >= 7:
         return p[:3] + "*" * (len(p) - 7) + p[-4:]
     return p
-
-
-def requirement(m: MaterialEntry) -> str:
-    """原件 1 份 · 必要 · 政府部门核发（可用电子证照）."""
-    kind = MATERIAL_TYPES.get(m.type, "")
-    if m.type == 1:
-        count = f"原件 {max(1, m.originals)} 份"
-    elif m.type == 2:
-        count = f"复印件 {max(1, m.copies)} 份"
-    else:
-        count = f"原件 {max(1, m.originals)} 份或复印件 {max(1, m.copies)} 份" if m.copies else kind
-    source = SOURCES.get(m.source, "")
-    if m.e_licence_candidate:
-        source += "（可用电子证照）"
-    return " · ".join(x for x in (count, NECESSITY.get(m.necessity, ""), source) if x)
 
 
 def merge_recorded(rebuilt: list[MaterialEntry], current: list[MaterialEntry]) -> list[MaterialEntry]:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from counter_client.domain.case import RECEIVED_FORMS, REVIEW_RESULTS, MaterialEntry
-from counter_client.ui.intake.logic import requirement
 from counter_client.ui.intake.scan_strip import ScanStrip, ThumbnailCache
 from counter_client.ui.widgets import (
     FieldMessage,
@@ -69,7 +68,7 @@ class MaterialRow(FileDropFrame):
         self.name = plain_label(entry.name, "MaterialName", self, wrap=True)
         self.name.setToolTip(entry.standard or entry.name)
         left.addWidget(self.name)
-        self.requirement = plain_label(requirement(entry), "MaterialRequirement", self, wrap=True)
+        self.requirement = plain_label(entry.requirement(), "MaterialRequirement", self, wrap=True)
         left.addWidget(self.requirement)
         self.message = FieldMessage(self)  # why the material stops the case, beside its fields
         left.addWidget(self.message)
@@ -135,7 +134,7 @@ class MaterialRow(FileDropFrame):
     def update_entry(self, entry: MaterialEntry) -> None:
         self._loading = True
         try:
-            self.requirement.setText(requirement(entry))
+            self.requirement.setText(entry.requirement())
             set_combo_value(self.form, entry.form)
             if self.licence.text() != entry.elicence_ref:
                 self.licence.setText(entry.elicence_ref)

@@ -27,7 +27,6 @@ from counter_client.ui.intake.logic import (
     DraftCheck,
     mask_id,
     mask_phone,
-    requirement,
     step_of,
 )
 from counter_client.ui.widgets import plain_label, term
@@ -128,7 +127,7 @@ def notice_html(notice: list[MaterialEntry]) -> str:
     for number, m in enumerate(notice, start=1):
         why = (_tr("形式审查不合格：%1").replace("%1", "；".join(m.review_reasons) or _tr("未写明原因"))
                if m.review == "不合格" else
-               _tr("承诺后补") if m.form == "容缺后补" else requirement(m))
+               _tr("承诺后补") if m.form == "容缺后补" else m.requirement())
         lines.append(f"{number}. <b>{_e(m.name)}</b>　<span style=\"color:#5b6675;\">{_e(why)}</span>")
     return "<br>".join(lines)
 
