@@ -32,7 +32,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from pathlib import Path
 import requests
 
 from tests.benchmarks.procmem import PeakRSS
+from tests.faults.sync_support import copy_database, log_in
 from tests.integration.conftest import start_platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ class Clients:
         data = self.root / name
         catalogue = user_dirs(data).ensure().catalogue_db
         if self._template is not None:
-            _copy_db(self._template, catalogue)
+            copy_database(self._template, catalogue)
         ctx = build_context(data, platform_url=url)
         try:
             for key, value in (("hall.township_code", HALL), ("hall.region_code", HALL[:6]),
@@ -103,28 +103,15 @@ class Clients:
                 finally:
                     platform.close()
                 self._template = self.root / "catalogue-template.sqlite3"
-                _copy_db(catalogue, self._template)
+                copy_database(catalogue, self._template)
         finally:
             ctx.close()
         ctx = build_context(data, platform_url=url)
         try:
-            client = ctx.connection.delivery_client()
-            try:
-                ctx.login_service().login(client, ACCOUNT, PASSWORD)
-            finally:
-                client.close()
+            log_in(ctx)
         finally:
             ctx.close()
         return data
-
-
-def _copy_db(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
 
 
 def _context(data: Path, url: str):

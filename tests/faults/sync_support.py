@@ -175,7 +175,7 @@ def prepare_client(data: Path, url: str, keyring_file: Path, *, chunk_mb: float 
 
     catalogue = user_dirs(data).ensure().catalogue_db
     if _catalogue_template is not None and not catalogue.exists():
-        _copy_database(_catalogue_template, catalogue)
+        copy_database(_catalogue_template, catalogue)
     ctx = build_context(data, platform_url=url)
     try:
         for key, value in (("hall.township_code", HALL), ("hall.region_code", HALL[:6]), ("hall.terminal", terminal),
@@ -194,7 +194,7 @@ def prepare_client(data: Path, url: str, keyring_file: Path, *, chunk_mb: float 
         ctx.close()
     if _catalogue_template is None:
         _catalogue_template = Path(tempfile.mkdtemp(prefix="catalogue-template-")) / "catalogue.sqlite3"
-        _copy_database(catalogue, _catalogue_template)
+        copy_database(catalogue, _catalogue_template)
         atexit.register(shutil.rmtree, _catalogue_template.parent, True)
     client = ClientDir(data, url, keyring_file, terminal)
     if login:
@@ -206,7 +206,7 @@ def prepare_client(data: Path, url: str, keyring_file: Path, *, chunk_mb: float 
     return client
 
 
-def _copy_database(source: Path, target: Path) -> None:
+def copy_database(source: Path, target: Path) -> None:
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
         src.backup(dst)

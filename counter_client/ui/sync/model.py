@@ -101,14 +101,19 @@ def clock_text(epoch: float | None) -> str:
     return QDateTime.fromSecsSinceEpoch(int(epoch)).toString("HH:mm")
 
 
-class QueueModel(QAbstractTableModel):
-    """The undelivered items (rejected and held included), newest first."""
+class _EntriesModel(QAbstractTableModel):
+    """A read-only table of queue entries: each row's texts are computed once when the rows are set."""
+
+    columns: tuple[str, ...] = ()
 
     def __init__(self, parent=None, clock=time.time):
         super().__init__(parent)
         self._rows: list = []
         self._cells: list[tuple[str, ...]] = []
         self._clock = clock
+
+    def cells(self, entry, now: float) -> tuple[str, ...]:
+        raise NotImplementedError
 
     @property
     def rows(self) -> list:
@@ -118,67 +123,7 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = list(rows)
         now = self._clock()
-        self._cells = [(grouped(r.receipt_no) if r.receipt_no else r.key, kind_label(r.kind), state_label(r.label),
-                        str(r.attempts), next_try_text(r, now), explanation(r)) for r in self._rows]
-        self.endResetModel()
-
-    def row(self, index: int):
-        return self._rows[index] if 0 <= index < len(self._rows) else None
-
-    def row_of(self, item_id: int) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == item_id), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(QUEUE_COLUMNS)
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        entry = self._rows[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._cells[row][column]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 5 or column == 2:
-                tip = [entry.last_error] if entry.last_error else []
-                return "\n".join([*tip, state_hint(entry.state)])
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole and column in (2, 5):
-            if column == 5 and not entry.last_error:
-                return QColor("#5b6675")
-            return QColor(STATE_COLOURS.get(entry.state, "#1f2933"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
-            return int(Qt.AlignmentFlag.AlignCenter)
-        if role == ENTRY_ROLE:
-            return entry
-        return None
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _tr(QUEUE_COLUMNS[section])
-        return None
-
-
-class DeliveredModel(QAbstractTableModel):
-    """Today's deliveries, latest first."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list = []
-        self._cells: list[tuple[str, ...]] = []
-
-    @property
-    def rows(self) -> list:
-        return list(self._rows)
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._cells = [(clock_text(r.acked_at), grouped(r.receipt_no) if r.receipt_no else r.key, kind_label(r.kind))
-                       for r in self._rows]
+        self._cells = [self.cells(r, now) for r in self._rows]
         self.endResetModel()
 
     def row(self, index: int):
@@ -188,7 +133,7 @@ class DeliveredModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(DELIVERED_COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -201,5 +146,48 @@ class DeliveredModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _tr(DELIVERED_COLUMNS[section])
+            return _tr(self.columns[section])
         return None
+
+
+def _key_text(entry) -> str:
+    return grouped(entry.receipt_no) if entry.receipt_no else entry.key
+
+
+class QueueModel(_EntriesModel):
+    """The undelivered items (rejected and held included), newest first."""
+
+    columns = QUEUE_COLUMNS
+
+    def cells(self, entry, now: float) -> tuple[str, ...]:
+        return (_key_text(entry), kind_label(entry.kind), state_label(entry.label), str(entry.attempts),
+                next_try_text(entry, now), explanation(entry))
+
+    def row_of(self, item_id: int) -> int:
+        return next((i for i, r in enumerate(self._rows) if r.id == item_id), -1)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        column, entry = index.column(), self._rows[index.row()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (2, 5):
+                tip = [entry.last_error] if entry.last_error else []
+                return "\n".join([*tip, state_hint(entry.state)])
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column in (2, 5):
+            if column == 5 and not entry.last_error:
+                return QColor("#5b6675")
+            return QColor(STATE_COLOURS.get(entry.state, "#1f2933"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return super().data(index, role)
+
+
+class DeliveredModel(_EntriesModel):
+    """Today's deliveries, latest first."""
+
+    columns = DELIVERED_COLUMNS
+
+    def cells(self, entry, now: float) -> tuple[str, ...]:
+        return clock_text(entry.acked_at), _key_text(entry), kind_label(entry.kind)
