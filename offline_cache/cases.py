@@ -28,7 +28,7 @@ import sqlite_utils
 from counter_client.domain.case import Case
 from counter_client.domain.errors import StoreError
 
-from . import outbox, statuses
+from . import mail, outbox, statuses
 from .crypto import KIND_ID_NUMBER, KIND_NAME, KIND_PHONE, Cipher, field_context
 from .db import Store
 
@@ -79,6 +79,7 @@ def m002_consultations(db: sqlite_utils.Database) -> None:
 
 outbox.migrate(MIGRATIONS)
 statuses.migrate(MIGRATIONS)
+mail.migrate(MIGRATIONS)  # m006_mail
 
 
 def open_store(path: str | Path) -> Store:

@@ -90,6 +90,7 @@ class SyncReport:
     stopped: str = ""
     login_required: bool = False
     busy: bool = False  # another sender holds the lease
+    pool_added: int = 0  # waybill numbers received (services/mail_sync.py)
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "needs_clerk"}
@@ -177,8 +178,10 @@ class SyncEngine:
 
     def __init__(self, cases: CaseStore, blobs: BlobStore, login: LoginService,
                  make_client: Callable[[], DeliveryClient], clock_offset: Callable[[], float] = lambda: 0.0,
-                 policy: SyncPolicy | None = None, rng: random.Random | None = None, clock=time.time):
+                 policy: SyncPolicy | None = None, rng: random.Random | None = None, clock=time.time,
+                 mail_policy=None):
         self.cases = cases
+        self.mail_policy = mail_policy  # services.mail.MailPolicy: refill the waybill pool when low
         self.blobs = blobs
         self.login = login
         self.make_client = make_client
@@ -225,6 +228,10 @@ class SyncEngine:
             self._deliver_due(client, report, progress, cancelled)
             if pull and not report.stopped and not cancelled():
                 self._pull(client, report, progress)
+            if not cancelled():  # mail: result legs, pool refill (services/mail_sync.py)
+                from counter_client.services.mail_sync import after_pass
+
+                after_pass(self, client, report, self.mail_policy)
         except StoreError as exc:  # disk full, damaged scan: the pass ends, nothing is lost
             log.error("sync pass stopped: %s", exc.log)
             report.stopped = exc.message
@@ -256,6 +263,10 @@ class SyncEngine:
 
     # -- one item ---------------------------------------------------------------------------------------
     def _deliver(self, client: DeliveryClient, item: OutboxItem, report: SyncReport) -> None:
+        if item.kind == "parcel":  # mail has its own module (after the parcel's cases are acked)
+            from counter_client.services.mail_sync import deliver_parcel
+
+            return deliver_parcel(self, client, item, report)
         try:
             if item.state == "in_doubt" and self._settle_doubt(client, item, report):
                 return
