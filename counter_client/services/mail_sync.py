@@ -52,7 +52,8 @@ def deliver_parcel(engine: sync.SyncEngine, client: DeliveryClient, item: Outbox
         engine.outbox.mark_held(item.id, "包裹不存在")
         report.held += 1
         return
-    unsent = [r for r in parcel.receipt_nos if (engine.outbox.item(r) is None or engine.outbox.item(r).state != "acked")]
+    cases = [engine.outbox.item(r) for r in parcel.receipt_nos]
+    unsent = [c for c in cases if c is None or c.state != "acked"]
     if unsent and item.state != "in_doubt":
         engine.outbox.mark_retry(item.id, 0, WAITING_FOR_CASES, f"parcel {item.key}: {len(unsent)} case(s) not acked")
         report.waiting += 1

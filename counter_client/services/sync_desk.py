@@ -204,7 +204,7 @@ class SyncDesk:
         receipts: dict[str, str] = {}
         out = []
         for item in items:
-            receipt = item.key
+            receipt = "" if item.kind == "parcel" else item.key  # a parcel shows its own id (the key)
             if item.kind == "supplement":
                 if item.key not in receipts:
                     supplement = self.statuses.supplement(item.key)
