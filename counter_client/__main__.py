@@ -83,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="按指定证件类型核验：" + "、".join(_id_types()) + "（不指定时按号码形式判断）")
     id_check.add_argument("--json", action="store_true")
 
-    from counter_client import cli_sync
+    from counter_client import cli_mail, cli_sync
 
     cli_sync.add_parsers(sub, common)
+    cli_mail.add_parsers(sub, common)
 
     st = sub.add_parser("settings", help="查看或修改设置", parents=[common])
     st_sub = st.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -109,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(data_dir=args.data_dir, platform_url=args.platform,
                        self_test=args.self_test, screenshots=args.screenshots,
                        exit_when_shown=args.exit_when_shown)
+    from counter_client.cli_mail import COMMANDS as MAIL_COMMANDS
     from counter_client.cli_sync import COMMANDS as SYNC_COMMANDS
 
-    handler = {**_COMMANDS, **SYNC_COMMANDS}[(args.command, args.action)]
+    handler = {**_COMMANDS, **SYNC_COMMANDS, **MAIL_COMMANDS}[(args.command, args.action)]
     return _run(handler, args)
 
 

@@ -30,6 +30,7 @@ from offline_cache.keys import DataKeys, load_data_keys, new_installation_id
 if TYPE_CHECKING:  # both load requests: only when the platform is used, not at start-up
     from counter_client.services.login import LoginService
     from counter_client.services.printing import PrintService
+    from counter_client.services.mail import MailPolicy, MailService
     from counter_client.services.sync import SyncEngine
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,21 @@ class Context:
         intake = self.intake()
         policy = SyncPolicy(chunk_bytes=int(self.settings.get("sync.chunk_mb") * 2**20))
         return SyncEngine(intake.cases, intake.blobs, self.login_service(), self.connection.delivery_client,
-                          clock_offset=lambda: self.connection.status.clock_offset_s, policy=policy)
+                          clock_offset=lambda: self.connection.status.clock_offset_s, policy=policy,
+                          mail_policy=self.mail_policy())
+
+    def mail_policy(self) -> MailPolicy:
+        from counter_client.services.mail import MailPolicy
+
+        get = self.settings.get
+        return MailPolicy(get("mail.pool_low_water"), get("mail.pool_refill"), get("mail.number_kind"))
+
+    def mail(self) -> MailService:
+        """Pool, parcels and mail legs (for the calling thread)."""
+        from counter_client.services.mail import MailService
+
+        intake = self.intake()
+        return MailService(intake.cases, self.catalogue, self.terminal().clerk, self.mail_policy())
 
     def terminal(self) -> Terminal:
         hall = self.settings.hall()

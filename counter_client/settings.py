@@ -101,6 +101,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("print.printer.notice", str, "", "打印一次性告知书用的打印机（上次所选；留空为系统默认）"),
     Setting("print.printer.waybill", str, "", "打印邮件面单用的打印机（标签打印机；上次所选）"),
     Setting("print.printer.manifest", str, "", "打印材料交接单用的打印机（上次所选；留空为系统默认）"),
+    Setting("mail.pool_low_water", int, 20, "邮件号剩余不多于此数时提示并在同步时自动领取", _range(0, 1000)),
+    Setting("mail.pool_refill", int, 50, "每次向平台领取的邮件号数量", _range(1, 500)),
+    Setting("mail.number_kind", str, "s10", "领取的邮件号类型：s10（国际标准，带校验位）或 domestic（国内 13 位）",
+            lambda v: None if v in ("s10", "domestic") else "仅支持 s10 或 domestic"),
+    Setting("mail.customer_no", str, "", "本大厅在寄递企业的协议客户号（印在面单寄件人处）"),
+    Setting("mail.sender_phone", str, "", "寄件人（本大厅）联系电话"),
+    Setting("mail.sender_address", str, "", "寄件人（本大厅）地址"),
+    Setting("mail.sender_postcode", str, "", "寄件人（本大厅）邮政编码",
+            lambda v: None if v == "" or re.fullmatch(r"\d{6}", v) else "邮政编码应为 6 位数字"),
     Setting("ui.large_font", bool, False, "大字模式（适老化）"),
     Setting("ui.language", str, "zh_CN", "界面语言", lambda v: None if v in ("zh_CN", "en") else "仅支持 zh_CN 或 en"),
 )
@@ -206,11 +215,18 @@ def _upgrade(raw: dict) -> dict:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one
+    (temporary file beside it, fsync, rename); the temporary file is removed on failure."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

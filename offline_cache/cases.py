@@ -28,7 +28,7 @@ import sqlite_utils
 from counter_client.domain.case import Case
 from counter_client.domain.errors import StoreError
 
-from . import outbox, printlog, statuses
+from . import mail, outbox, printlog, statuses
 from .crypto import KIND_ID_NUMBER, KIND_NAME, KIND_PHONE, Cipher, field_context
 from .db import Store
 
@@ -79,7 +79,7 @@ def m002_consultations(db: sqlite_utils.Database) -> None:
 
 outbox.migrate(MIGRATIONS)
 statuses.migrate(MIGRATIONS)
-# m006_mail (the waybill pool and parcels) is registered here, before the print log
+mail.migrate(MIGRATIONS)  # m006_mail: the waybill pool, parcels, mail legs
 printlog.migrate(MIGRATIONS)  # m007_print_log
 
 

@@ -1,6 +1,6 @@
 """The HTTP API of the reference platform (``/api/v1``): probe, catalogue, regions, calendar here;
 accounts (``routes_auth``), blobs (``routes_blobs``), cases, status, reconciliation and training
-(``routes_cases``) in their own routers.
+(``routes_cases``), waybill pools and parcels (``routes_mail``) in their own routers.
 
 ``create_app(data_dir)`` builds the FastAPI application over a data directory. Routes are plain
 functions run in the thread pool, each thread with its own SQLite connection. Every catalogue,
@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.gzip import GZipMiddleware
 
 from counter_client.refplatform import API_PREFIX, CONTRACT_VERSION, utc_iso
-from counter_client.refplatform import problems, routes_auth, routes_blobs, routes_cases
+from counter_client.refplatform import problems, routes_auth, routes_blobs, routes_cases, routes_mail
 from counter_client.refplatform.bootstrap import ensure_loaded
 from counter_client.refplatform.config import PlatformConfig
 from counter_client.refplatform.deps import PlatformContext
@@ -346,6 +346,7 @@ def create_app(data_dir: Path, *, training: Path | None = None, config: Platform
     app.include_router(routes_auth.router(ctx))
     app.include_router(routes_blobs.router(ctx))
     app.include_router(routes_cases.router(ctx))
+    app.include_router(routes_mail.router(ctx))
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(PlatformMiddleware, max_request_bytes=config.max_request_bytes)

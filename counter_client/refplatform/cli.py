@@ -10,6 +10,7 @@
     counter-platform account list --data DIR [--json]
     counter-platform account unlock ACCOUNT --data DIR
     counter-platform cases --data DIR [--json] [--verify]
+    counter-platform parcels --data DIR [--json]
     counter-platform simulate --data DIR [--steps N]
     counter-platform openapi [--out FILE]
 
@@ -87,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     held.add_argument("--data", type=Path, default=None)
     held.add_argument("--json", action="store_true")
     held.add_argument("--verify", action="store_true", help="hash every blob file on disk again")
+
+    parcels = commands.add_parser("parcels", help="every parcel manifest the platform holds, and the waybill "
+                                                  "numbers allocated to each terminal")
+    parcels.add_argument("--data", type=Path, default=None)
+    parcels.add_argument("--json", action="store_true")
 
     simulate = commands.add_parser("simulate", help="advance the simulated 办理地 now")
     simulate.add_argument("--data", type=Path, default=None)
@@ -232,6 +238,29 @@ def _cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parcels(args: argparse.Namespace) -> int:
+    from counter_client.refplatform.mail import all_parcels
+
+    store = _loaded_store(args.data)
+    try:
+        held = all_parcels(store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(held, ensure_ascii=False, indent=2))
+        return 0
+    for pool in held["pools"]:
+        print(f"pool {pool['hall_code']}/{pool['terminal']:02d}: {pool['allocated']} allocated, {pool['used']} used")
+    for parcel in held["parcels"]:
+        print(f"{parcel['parcel_id']}  {parcel['waybill_no']}  -> {parcel['department_code']}  "
+              f"{parcel['hall_code']}/{parcel['terminal']:02d}  {parcel['accepted_at']}")
+        for case in parcel["cases"]:
+            names = ", ".join(m.get("name", "") for m in case.get("materials", []))
+            print(f"    {case.get('receipt_no', '')}  [{', '.join(case.get('items', []))}]  {names}")
+    print(f"{len(held['parcels'])} parcel(s)")
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from counter_client.refplatform.simulation import advance
 
@@ -307,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             return _account(args)
         if args.command == "cases":
             return _cases(args)
+        if args.command == "parcels":
+            return _parcels(args)
         if args.command == "simulate":
             return _simulate(args)
         if args.action == "import":

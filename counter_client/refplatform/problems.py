@@ -54,6 +54,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "conflict": (409, "与平台已收到的内容不一致"),
     "case_not_found": (404, "平台没有该办件"),
     "case_closed": (409, "办件已办结，不再接收补正材料"),
+    # mail
+    "pool_exhausted": (503, "邮件号段已用完"),
+    "waybill_not_allocated": (409, "邮件号未分配给本终端"),
+    "waybill_used": (409, "邮件号已被其他包裹使用"),
+    "cases_missing": (409, "包裹中的办件平台尚未收到"),
+    "parcel_not_found": (404, "平台没有该包裹"),
 }
 
 # pydantic error type -> a message for the clerk

@@ -125,6 +125,9 @@ class ProblemDocument(BaseModel):
                                       "(409 `blobs_missing`)")
     payload_hash: str | None = Field(default=None, description="Hash of the body the platform holds (409 `conflict`)")
     received_hash: str | None = Field(default=None, description="Hash of the body just sent (409 `conflict`)")
+    receipts: list[str] | None = Field(default=None, description="Receipt numbers the platform does not hold "
+                                       "(409 `cases_missing`)")
+    parcel_id: str | None = Field(default=None, description="The parcel using the number (409 `waybill_used`)")
 
 
 # ---- accounts ----------------------------------------------------------------------------------
@@ -355,3 +358,59 @@ class AdvanceRequest(_Wire):
 
 class AdvanceResponse(_Wire):
     events: list[StatusEvent]
+
+
+# ---- mail --------------------------------------------------------------------------------------
+
+WaybillNo = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2}[0-9]{9}[A-Z]{2}|[0-9]{13})$")]
+ParcelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class PoolRequest(_Wire):
+    request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = Field(
+        description="Client-minted id (e.g. a UUID): the same id again returns the same block")
+    count: int = Field(ge=1, le=500, description="How many numbers")
+    kind: Literal["s10", "domestic"] = Field(default="s10", description="`s10`: UPU S10 EMS numbers with check "
+                                             "digit (EM…CN); `domestic`: 13-digit domestic numbers")
+
+
+class PoolBlock(_Wire):
+    request_id: str
+    kind: str
+    hall_code: str
+    terminal: int
+    allocated_at: str = Field(description="When the block was first allocated (UTC, ISO 8601)")
+    numbers: list[str] = Field(description="The numbers, each given to this terminal only")
+
+
+class ParcelMaterial(_Open):
+    name: Text200
+    form: Literal["原件核验", "复印件"] = Field(description="How the paper travels")
+    pages: int = Field(default=0, ge=0, le=10_000)
+
+
+class ParcelCase(_Open):
+    receipt_no: Annotated[str, StringConstraints(pattern=r"^[0-9]{21}[0-9X]$")]
+    items: list[Text200] = Field(min_length=1, max_length=20, description="Codes of the items routed to the "
+                                 "parcel's department")
+    materials: list[ParcelMaterial] = Field(max_length=500, description="The materials sent for those items")
+
+
+class ParcelSubmission(_Wire):
+    parcel_id: str = Field(description="The same parcel id as in the path")
+    waybill_no: WaybillNo = Field(description="A number allocated to this terminal and used by no other parcel")
+    department_code: Text200 = Field(description="The 办理地 department the parcel goes to")
+    created_at: Annotated[str, StringConstraints(max_length=64)] = Field(description="When the clerk made it")
+    clerk: Annotated[str, StringConstraints(max_length=200)] = ""
+    cases: list[ParcelCase] = Field(min_length=1, max_length=500)
+
+
+class ParcelAccepted(_Wire):
+    parcel_id: str
+    waybill_no: str
+    payload_hash: str = Field(description="SHA-256 of the canonical JSON of the request body")
+    accepted_at: str
+
+
+class ParcelRecord(ParcelAccepted):
+    department_code: str

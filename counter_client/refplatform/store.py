@@ -1,6 +1,7 @@
 """The platform's own SQLite store: catalogue versions, guides, departments, agreements, regions;
-since schema 2 also accounts and tokens, blob uploads, cases, their statuses and supplements
-(the SQL of those lives with their logic in ``accounts``, ``blobs`` and ``cases``; the tables here).
+since schema 2 also accounts and tokens, blob uploads, cases, their statuses and supplements;
+since schema 3 waybill pools and parcels (the SQL of those lives with their logic in ``accounts``,
+``blobs``, ``cases`` and ``mail``; the tables here).
 
 One ``PlatformStore`` wraps one connection and is used by one thread (``StorePool`` gives each
 server thread its own). WAL lets ``counter-platform catalogue touch`` write while the server reads;
@@ -37,7 +38,7 @@ from counter_client.refplatform import utc_iso
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "platform.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0  # a `catalogue import` of 200,000 guides holds the write lock for a while
 CHANGE_LOG_RETAINED_VERSIONS = 500  # deltas are offered for this many catalogue versions back
 WRITE_CHUNK = 1000  # rows per executemany during an import
@@ -152,7 +153,53 @@ CREATE TABLE IF NOT EXISTS status_events (
 CREATE INDEX IF NOT EXISTS status_events_hall ON status_events (hall_code, seq);
 CREATE INDEX IF NOT EXISTS status_events_case ON status_events (receipt_no, seq);
 """
-_UPGRADES = {2: _SCHEMA_2}  # schema version -> the DDL that reaches it from the one before
+
+# Schema 3: mail. Waybill numbers allocated to terminals (idempotent by the terminal's request
+# id) and parcel manifests (which cases and materials travel under which number).
+_SCHEMA_3 = """
+CREATE TABLE IF NOT EXISTS waybill_allocations (
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    request_id TEXT NOT NULL,        -- the terminal's idempotency key
+    kind TEXT NOT NULL,              -- s10 | domestic
+    count INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    allocated_at TEXT NOT NULL,
+    PRIMARY KEY (hall_code, terminal, request_id)
+);
+CREATE TABLE IF NOT EXISTS waybill_numbers (
+    waybill_no TEXT PRIMARY KEY,     -- never given to two terminals
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    parcel_id TEXT
+);
+CREATE INDEX IF NOT EXISTS waybill_numbers_request ON waybill_numbers (hall_code, terminal, request_id, position);
+CREATE TABLE IF NOT EXISTS parcels (
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    parcel_id TEXT NOT NULL,
+    waybill_no TEXT NOT NULL UNIQUE REFERENCES waybill_numbers (waybill_no),
+    department_code TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    account TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    PRIMARY KEY (hall_code, terminal, parcel_id)
+);
+CREATE TABLE IF NOT EXISTS parcel_cases (
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    parcel_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    materials INTEGER NOT NULL,
+    PRIMARY KEY (hall_code, terminal, parcel_id, position)
+);
+CREATE INDEX IF NOT EXISTS parcel_cases_receipt ON parcel_cases (receipt_no);
+"""
+_UPGRADES = {2: _SCHEMA_2, 3: _SCHEMA_3}  # schema version -> the DDL that reaches it from the one before
 
 
 class PlatformStoreError(Exception):

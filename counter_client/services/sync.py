@@ -91,6 +91,7 @@ class SyncReport:
     stopped: str = ""
     login_required: bool = False
     busy: bool = False  # another sender holds the sender lock
+    pool_added: int = 0  # waybill numbers received (services/mail_sync.py)
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("needs_clerk", "changed")}
@@ -180,8 +181,10 @@ class SyncEngine:
 
     def __init__(self, cases: CaseStore, blobs: BlobStore, login: LoginService,
                  make_client: Callable[[], DeliveryClient], clock_offset: Callable[[], float] = lambda: 0.0,
-                 policy: SyncPolicy | None = None, rng: random.Random | None = None, clock=time.time):
+                 policy: SyncPolicy | None = None, rng: random.Random | None = None, clock=time.time,
+                 mail_policy=None):
         self.cases = cases
+        self.mail_policy = mail_policy  # services.mail.MailPolicy: refill the waybill pool when low
         self.blobs = blobs
         self.login = login
         self.make_client = make_client
@@ -233,6 +236,10 @@ class SyncEngine:
             self._deliver_due(client, report, progress, cancelled)
             if pull and not report.stopped and not cancelled():
                 self._pull(client, report, progress)
+            if not cancelled():  # mail: result legs, pool refill (services/mail_sync.py)
+                from counter_client.services.mail_sync import after_pass
+
+                after_pass(self, client, report, self.mail_policy)
         except StoreError as exc:  # disk full, damaged scan: the pass ends, nothing is lost
             log.error("sync pass stopped: %s", exc.log)
             report.stopped = exc.message
@@ -267,7 +274,7 @@ class SyncEngine:
         covers the pass. In-doubt items are left out: they ask the platform first and may need no body."""
         bodies: dict[int, bytes | None] = {}
         for item in due:
-            if item.state == "in_doubt":
+            if item.state == "in_doubt" or item.kind == "parcel":  # a parcel carries no blobs
                 continue
             try:
                 bodies[item.id] = self._body(item)
@@ -278,6 +285,10 @@ class SyncEngine:
     # -- one item ---------------------------------------------------------------------------------------
     def _deliver(self, client: DeliveryClient, item: OutboxItem, report: SyncReport,
                  body: bytes | None = None) -> None:
+        if item.kind == "parcel":  # mail has its own module (after the parcel's cases are acked)
+            from counter_client.services.mail_sync import deliver_parcel
+
+            return deliver_parcel(self, client, item, report)
         try:
             if item.state == "in_doubt" and self._settle_doubt(client, item, report):
                 return

@@ -1,0 +1,124 @@
+"""Mail in the sync pass: delivering parcels (outbox kind ``parcel``) and refilling the pool.
+
+Kept out of ``services/sync.py`` so the engine stays about cases; the engine calls
+``deliver_parcel`` for a parcel item and ``after_pass`` at the end of a pass, and this module
+uses the engine's outbox, login and back-off so the delivery rules are the same:
+
+- a parcel goes only after every case in it is acknowledged (the platform checks its cases
+  exist); until then it waits, with the reason shown in the queue;
+- the body is built once, kept sealed in the outbox and resent byte for byte;
+- a send whose answer was lost is *in doubt*: the platform is asked (``GET /parcels/{id}``)
+  before anything is resent;
+- ``waybill_used`` / ``waybill_not_allocated`` / ``conflict`` reject the parcel (a person must
+  look), ``cases_missing`` waits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from counter_client.errors import AuthRequired, NetworkUnavailable, PlatformError
+from counter_client.platform_api import mail as mail_api
+from counter_client.platform_api.delivery import BadAnswer, DeliveryClient
+from counter_client.services import sync
+from counter_client.services.mail import MailPolicy, refill_pool
+from offline_cache.mail import MailStore, Parcel
+from offline_cache.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+WAITING_FOR_CASES = "包裹中的办件尚未全部送达平台，送达后自动发送包裹信息。"
+REFUSED_CODES = ("waybill_used", "waybill_not_allocated", "conflict")
+
+
+def parcel_body(parcel: Parcel) -> bytes:
+    """The PUT body of a parcel (canonical JSON, like a case's)."""
+    return sync._encode({
+        "parcel_id": parcel.id, "waybill_no": parcel.waybill_no, "department_code": parcel.department_code,
+        "created_at": parcel.created_at, "clerk": parcel.clerk,
+        "cases": [{"receipt_no": c.receipt_no, "items": list(c.items),
+                   "materials": [{"name": m.name, "form": m.form, "pages": m.pages} for m in c.materials]}
+                  for c in parcel.cases]})
+
+
+def deliver_parcel(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem,
+                   report: sync.SyncReport) -> None:
+    """One parcel item of the outbox (raises ``sync._Stop`` when the pass must end)."""
+    mail = MailStore(engine.cases.store)
+    parcel = mail.parcel(item.key)
+    if parcel is None:
+        engine.outbox.mark_held(item.id, "包裹不存在")
+        report.held += 1
+        return
+    cases = [engine.outbox.item(r) for r in parcel.receipt_nos]
+    unsent = [c for c in cases if c is None or c.state != "acked"]
+    if unsent and item.state != "in_doubt":
+        engine.outbox.mark_retry(item.id, 0, WAITING_FOR_CASES, f"parcel {item.key}: {len(unsent)} case(s) not acked")
+        report.waiting += 1
+        return
+    try:
+        if item.state == "in_doubt" and _settle_doubt(engine, client, item, report):
+            return
+        body = engine.outbox.body(item.id, item.key)
+        if body is None:
+            body = parcel_body(parcel)
+            body = engine.outbox.fix_body(item.id, item.key, body, hashlib.sha256(body).hexdigest())
+        engine.outbox.mark_sending(item.id, hashlib.sha256(body).hexdigest())
+        put = mail_api.put_parcel(client, item.key, body)
+        engine.outbox.mark_acked(item.id, put.ack)
+        report.delivered += 1
+        log.info("parcel %s delivered (%s)", item.key, "new" if put.created else "replay")
+    except AuthRequired as exc:
+        engine.login.refused()
+        engine.outbox.mark_retry(item.id, 0, exc.message, exc.log or "", in_doubt=engine._state(item) == "in_doubt")
+        report.login_required, report.stopped = True, sync.LOGIN_AGAIN
+        raise sync._Stop from None
+    except NetworkUnavailable as exc:
+        engine._wait(item, report, getattr(exc, "retry_after", None), exc.message, exc.log or "",
+                     in_doubt=engine._doubtful(item))
+        report.stopped = exc.message
+        raise sync._Stop from None
+    except BadAnswer as exc:
+        engine._wait(item, report, None, exc.message, exc.log or "", in_doubt=engine._doubtful(item))
+    except PlatformError as exc:
+        if exc.status == 409 and exc.code == "cases_missing":
+            engine._wait(item, report, None, WAITING_FOR_CASES, exc.log or "")
+        elif exc.status == 409 and exc.code in REFUSED_CODES:
+            engine.outbox.mark_rejected(item.id, f"平台拒收包裹：{exc.message}", exc.log or "")
+            report.rejected += 1
+        else:
+            engine._platform_error(item, exc, report)
+
+
+def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport) -> bool:
+    record = mail_api.get_parcel(client, item.key)
+    if record is None:
+        log.info("parcel %s was in doubt: the platform does not hold it; sending", item.key)
+        return False
+    if item.payload_hash and record.payload_hash != item.payload_hash:
+        engine.outbox.mark_rejected(item.id, sync.CONFLICT, f"parcel {item.key}: platform holds another body")
+        report.rejected += 1
+        return True
+    engine.outbox.mark_acked(item.id, {"parcel_id": record.parcel_id, "payload_hash": record.payload_hash,
+                                       "accepted_at": record.accepted_at, "confirmed": True})
+    report.delivered += 1
+    report.confirmed += 1
+    log.info("parcel %s was in doubt: the platform holds it; acknowledged", item.key)
+    return True
+
+
+def after_pass(engine: sync.SyncEngine, client: DeliveryClient, report: sync.SyncReport,
+               policy: MailPolicy | None) -> None:
+    """Result legs from the statuses just pulled; then, if the pass went well, a pool refill when
+    the pool is low (or an earlier allocation is still unanswered)."""
+    mail = MailStore(engine.cases.store)
+    added = mail.record_result_legs()
+    if added:
+        log.info("%d result leg(s) recorded from the status feed", added)
+    if policy is None or report.stopped or report.login_required:
+        return
+    try:
+        report.pool_added += refill_pool(mail, client, policy)
+    except (NetworkUnavailable, PlatformError) as exc:  # the request id is kept: asked again next pass
+        log.info("pool refill not done: %s", exc.log)
