@@ -8,6 +8,8 @@
     counter-client print notice RECEIPT --out FILE.pdf
     counter-client print waybill WAYBILL --out FILE.pdf [--size 100x150|76x130|100x180]
     counter-client print manifest PARCEL --out FILE.pdf
+        a second issue of the same document is a 副本 and needs --reason lost|unclear|extra|other
+        [--reason-text TEXT]; every issue is in the print log (who, when, why)
 
 PDFs are written atomically (a temporary file beside the target, then renamed). Exit codes as
 in ``__main__``: 0 done, 1 failed (the message says why), 2 bad usage.
@@ -20,6 +22,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from counter_client.services.printing import REPRINT_REASONS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -46,16 +50,20 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     print_sub = printing.add_subparsers(dest="action", metavar="DOCUMENT", required=True)
     receipt = print_sub.add_parser("receipt", help="收件凭证", parents=[common])
     receipt.add_argument("receipt")
-    receipt.add_argument("--size", choices=["A4", "A5"], default="A4")
+    receipt.add_argument("--size", choices=["A4", "A5"], help="纸张（默认按设置 print.receipt_size）")
     notice = print_sub.add_parser("notice", help="一次性告知书", parents=[common])
     notice.add_argument("receipt")
     waybill = print_sub.add_parser("waybill", help="邮件面单", parents=[common])
     waybill.add_argument("waybill")
-    waybill.add_argument("--size", choices=["100x150", "76x130", "100x180"], default="100x150")
+    waybill.add_argument("--size", choices=["100x150", "76x130", "100x180"],
+                         help="面单尺寸（毫米；默认按设置 print.label_size）")
     manifest = print_sub.add_parser("manifest", help="材料交接单", parents=[common])
     manifest.add_argument("parcel")
     for p in (receipt, notice, waybill, manifest):
         p.add_argument("--out", required=True, metavar="FILE.pdf")
+        p.add_argument("--reason", choices=list(REPRINT_REASONS), help="补打原因（再次打印同一文书时必填，纸上印“副本”）："
+                       + "，".join(f"{k}={v}" for k, v in REPRINT_REASONS.items()))
+        p.add_argument("--reason-text", default="", metavar="TEXT", help="补打原因的说明（原因为 other 时必填）")
 
 
 def _out(value: Any) -> None:
@@ -131,39 +139,43 @@ def cmd_pool(ctx, args) -> int:
     return EXIT_OK
 
 
-def _write(ctx, args, data: bytes) -> int:
-    from counter_client.settings import atomic_write_bytes
-
-    target = Path(args.out)
+def _issue(ctx, args, request) -> int:
+    """Save the document as a PDF through the print service: original or 副本 by the print log,
+    a reprint only with a reason, and the issue recorded (who, when, why) like a print at the window."""
+    folder = Path(args.out).parent
     try:
-        atomic_write_bytes(target, data)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"无法写入文件“{target}”：{exc.strerror or exc}。请检查路径和磁盘空间。", file=sys.stderr)
+        print(f"无法创建文件夹“{folder}”：{exc.strerror or exc}。", file=sys.stderr)
         return EXIT_FAILED
-    print(f"已保存：{target}")
+    path, entry = ctx.printing().issue_to_file(request, args.out, args.reason or "", args.reason_text)
+    copy = f"（第 {entry.copy_no} 份，副本）" if entry.copy_no > 1 else ""
+    print(f"已保存：{path}{copy}")
     return EXIT_OK
 
 
-def _printouts(ctx):
-    from counter_client.services.printouts import Printouts
+def _mail_documents(ctx):
+    from counter_client.services.printouts import MailDocuments
 
-    return Printouts(ctx.mail(), ctx.catalogue, ctx.settings)
+    return MailDocuments(ctx.mail(), ctx.catalogue, ctx.settings)
 
 
 def cmd_print_receipt(ctx, args) -> int:
-    return _write(ctx, args, _printouts(ctx).receipt(args.receipt, args.size))
+    case = ctx.mail().load(args.receipt)
+    return _issue(ctx, args, ctx.printing().receipt_request(case, args.size))
 
 
 def cmd_print_notice(ctx, args) -> int:
-    return _write(ctx, args, _printouts(ctx).notice(args.receipt))
+    case = ctx.mail().load(args.receipt)
+    return _issue(ctx, args, ctx.printing().notice_request(case))
 
 
 def cmd_print_waybill(ctx, args) -> int:
-    return _write(ctx, args, _printouts(ctx).waybill(args.waybill, args.size))
+    return _issue(ctx, args, _mail_documents(ctx).waybill_request(args.waybill, args.size))
 
 
 def cmd_print_manifest(ctx, args) -> int:
-    return _write(ctx, args, _printouts(ctx).manifest(args.parcel))
+    return _issue(ctx, args, _mail_documents(ctx).manifest_request(args.parcel))
 
 
 COMMANDS = {

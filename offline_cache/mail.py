@@ -55,8 +55,7 @@ def migrate(migrations: sqlite_utils.Migrations) -> None:
         db.execute("CREATE INDEX waybill_pool_free ON waybill_pool(state, allocated_at, waybill_no)")
         db.execute("CREATE TABLE parcel (id TEXT PRIMARY KEY, department_code TEXT NOT NULL,"
                    " department_name TEXT NOT NULL, waybill_no TEXT NOT NULL UNIQUE REFERENCES waybill_pool(waybill_no),"
-                   " created_at TEXT NOT NULL, clerk TEXT NOT NULL, waybill_prints INTEGER NOT NULL DEFAULT 0,"
-                   " manifest_prints INTEGER NOT NULL DEFAULT 0)")
+                   " created_at TEXT NOT NULL, clerk TEXT NOT NULL)")
         db.execute("CREATE TABLE parcel_case (parcel_id TEXT NOT NULL REFERENCES parcel(id), position INTEGER NOT NULL,"
                    " case_id TEXT NOT NULL, receipt_no TEXT NOT NULL, department_code TEXT NOT NULL,"
                    " items TEXT NOT NULL, materials TEXT NOT NULL, PRIMARY KEY (parcel_id, position),"
@@ -103,8 +102,6 @@ class Parcel:
     created_at: str
     clerk: str
     cases: tuple[ParcelCase, ...] = field(default_factory=tuple)
-    waybill_prints: int = 0
-    manifest_prints: int = 0
 
     @property
     def receipt_nos(self) -> tuple[str, ...]:
@@ -255,8 +252,7 @@ class MailStore:
 
     def parcel(self, parcel_id: str) -> Parcel | None:
         row = self.store.db.execute(
-            "SELECT id, department_code, department_name, waybill_no, created_at, clerk, waybill_prints,"
-            " manifest_prints FROM parcel WHERE id = ?", [parcel_id]).fetchone()
+            "SELECT id, department_code, department_name, waybill_no, created_at, clerk FROM parcel WHERE id = ?", [parcel_id]).fetchone()
         return self._parcel(row) if row else None
 
     def parcel_by_waybill(self, waybill_no: str) -> Parcel | None:
@@ -265,8 +261,8 @@ class MailStore:
 
     def parcels(self, limit: int = 500) -> list[Parcel]:
         rows = self.store.db.execute(
-            "SELECT id, department_code, department_name, waybill_no, created_at, clerk, waybill_prints,"
-            " manifest_prints FROM parcel ORDER BY created_at DESC, id LIMIT ?", [limit]).fetchall()
+            "SELECT id, department_code, department_name, waybill_no, created_at, clerk FROM parcel"
+            " ORDER BY created_at DESC, id LIMIT ?", [limit]).fetchall()
         return [self._parcel(r) for r in rows]
 
     def _parcel(self, row) -> Parcel:
@@ -275,18 +271,7 @@ class MailStore:
             for case_id, receipt, items, mats in self.store.db.execute(
                 "SELECT case_id, receipt_no, items, materials FROM parcel_case WHERE parcel_id = ? ORDER BY position",
                 [row[0]]))
-        return Parcel(row[0], row[1], row[2], row[3], row[4], row[5], cases, row[6], row[7])
-
-    def count_print(self, parcel_id: str, what: str) -> int:
-        """Count a print of the parcel's waybill or manifest; returns how many came before (0: the
-        first print, anything else: a copy)."""
-        column = {"waybill": "waybill_prints", "manifest": "manifest_prints"}[what]
-        with self.store.write() as db:
-            row = db.execute(f"SELECT {column} FROM parcel WHERE id = ?", [parcel_id]).fetchone()
-            if row is None:
-                raise StoreError("找不到该包裹。", f"no parcel {parcel_id}")
-            db.execute(f"UPDATE parcel SET {column} = {column} + 1 WHERE id = ?", [parcel_id])
-            return row[0]
+        return Parcel(row[0], row[1], row[2], row[3], row[4], row[5], cases)
 
     # -- legs ------------------------------------------------------------------------------------------
     def legs(self, receipt_no: str) -> list[Leg]:

@@ -200,14 +200,16 @@ class PrintService:
             self.settings.save()
 
     # -- the case's documents ---------------------------------------------------------------------
-    def receipt_request(self, case: Case) -> DocumentRequest:
-        """The 收件凭证 of a collected case, on the paper of ``print.receipt_size``."""
+    def receipt_request(self, case: Case, size: str | None = None) -> DocumentRequest:
+        """The 收件凭证 of a collected case, on ``size`` (A4 or A5; default ``print.receipt_size``)."""
         from counter_client.documents.receipt import ReceiptContext, receipt_pdf, status_url
 
         if case.state != "collected" or not case.receipt_no:
             state = "已作废" if case.state == "void" else "尚未收件"
             raise UserError(f"该办件{state}，没有可打印的收件凭证。", f"receipt of a {case.state} case")
-        size = self.settings.get("print.receipt_size")
+        size = size or self.settings.get("print.receipt_size")
+        if size not in ("A4", "A5"):
+            raise UserError(f"收件凭证的纸张应为 A4 或 A5，收到“{size}”。", f"bad receipt size {size!r}")
         hall = self.settings.hall()
         base = self.settings.get("print.status_url") or self.settings.get("platform.url") or TRAINING_STATUS_BASE
         channels = self._complaint_channels(case)

@@ -38,7 +38,7 @@ def test_pool_parcel_sync_and_printouts(cli, tmp_path):  # noqa: F811
     assert (pool["free"], pool["empty"], pool["low"]) == (0, True, True) and pool["warning"]
 
     for key, value in (("mail.pool_refill", "5"), ("hall.name", "仪陇县马鞍镇便民服务中心"),
-                       ("mail.customer_no", "51132410200088"), ("mail.sender_phone", "0817-4321234")):
+                       ("mail.customer_no", "51132410200088"), ("hall.phone", "0817-4321234")):
         assert cli("settings", "set", key, value).returncode == 0
     assert cli("login", "li.shoujian", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     refilled = ok(cli("pool", "--refill", "--json"))
@@ -81,7 +81,11 @@ def test_pool_parcel_sync_and_printouts(cli, tmp_path):  # noqa: F811
     slip = out / "receipt.pdf"
     assert cli("print", "receipt", receipt, "--out", str(slip)).returncode == 0
     assert ("Code128", receipt) in decode(slip.read_bytes())
-    assert cli("print", "receipt", receipt, "--out", str(slip)).returncode == 0
+    again = cli("print", "receipt", receipt, "--out", str(slip))  # a second issue needs a reason
+    assert again.returncode == 1 and "补打原因" in again.stderr, again.stderr
+    assert "副本" not in flat(text_of(slip.read_bytes()))  # the original was left as it was
+    again = cli("print", "receipt", receipt, "--out", str(slip), "--reason", "other", "--reason-text", "申请人要求")
+    assert again.returncode == 0 and "第 2 份" in again.stdout, again.stderr
     assert "副本" in flat(text_of(slip.read_bytes()))  # a reprint is marked
     assert sorted(p.name for p in out.iterdir()) == ["manifest.pdf", "receipt.pdf", "waybill.pdf"]  # no temp files
 

@@ -7,6 +7,7 @@ the status feed, and the printed waybill and manifest of a parcel."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import pytest
 
@@ -50,7 +51,7 @@ def table_counts(mail) -> dict[str, int]:
 
 def test_migration_is_m006_after_statuses(tmp_path):
     store = open_store(tmp_path / "cases.sqlite3")
-    assert store.schema_version()[-2:] == ["m005_statuses", "m006_mail"]
+    assert store.schema_version()[-3:] == ["m005_statuses", "m006_mail", "m007_print_log"]
     store.close()
 
 
@@ -191,7 +192,8 @@ def test_mail_result_needs_an_address(intake, mail):  # noqa: F811
 
 def test_this_hall_mails_a_result_on_under_a_pool_number(intake, mail, tmp_path):  # noqa: F811
     from counter_client.domain.case import Delivery
-    from counter_client.services.printouts import Printouts
+    from counter_client.services.printouts import MailDocuments
+    from counter_client.services.printing import CopyMarks
     from counter_client.settings import Settings
     from tests.unit.test_documents import decode, flat, text_of
 
@@ -209,10 +211,13 @@ def test_this_hall_mails_a_result_on_under_a_pool_number(intake, mail, tmp_path)
     assert intake.events(case.id)[-1].action == "办理结果寄给申请人"
 
     settings = Settings(tmp_path / "settings.json", {"hall.name": "马鞍镇便民服务中心", "mail.customer_no": "5113240001"})
-    label = Printouts(mail, intake.catalogue, settings).waybill(leg.tracking_no, "100x180")
+    documents = MailDocuments(mail, intake.catalogue, settings)
+    request = documents.waybill_request(leg.tracking_no, "100x180")
+    assert (request.kind, request.key, request.page_mm, request.case_id) == ("waybill", s10(1), (100, 180), case.id)
+    label = request.render(CopyMarks(False, "", datetime.now().astimezone()))
     assert ("Code128", s10(1)) in decode(label)
     text = flat(text_of(label))
     assert "马鞍镇便民服务中心" in text and "5113240001" in text and "138****8000" in text and "13800138000" not in text
     with pytest.raises(UserError) as info:
-        Printouts(mail, intake.catalogue, settings).waybill(s10(2))
+        documents.waybill_request(s10(2))
     assert "尚未使用" in info.value.message
