@@ -3,6 +3,7 @@
     counter-client parcel new --to DEPARTMENT_CODE --cases R1,R2,… [--json]
     counter-client parcel list [--json]
     counter-client parcel show PARCEL [--json]
+    counter-client parcel result RECEIPT [--item CODE] [--json]   this hall mails the result on
     counter-client pool [--refill] [--json]           free numbers, low warning; --refill asks the platform
     counter-client print receipt RECEIPT --out FILE.pdf [--size A4|A5]
     counter-client print notice RECEIPT --out FILE.pdf
@@ -40,6 +41,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     show = parcel_sub.add_parser("show", help="显示一个包裹", parents=[common])
     show.add_argument("parcel")
     show.add_argument("--json", action="store_true")
+    result = parcel_sub.add_parser("result", help="把办理结果寄给申请人（用邮件号池中的下一个号码；随同步报送平台）",
+                                   parents=[common])
+    result.add_argument("receipt")
+    result.add_argument("--item", metavar="CODE", help="事项编码（办件只有一个事项时可省略）")
+    result.add_argument("--json", action="store_true")
 
     pool = sub.add_parser("pool", help="邮件号池：剩余数量与提示", parents=[common])
     pool.add_argument("--refill", action="store_true", help="立即向平台领取邮件号（需已登录）")
@@ -87,6 +93,24 @@ def cmd_parcel_new(ctx, args) -> int:
               f"共 {len(made.parcel.cases)} 件。")
     for warning in made.warnings:
         print(f"提示：{warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_parcel_result(ctx, args) -> int:
+    mail = ctx.mail()
+    item = args.item
+    if not item:
+        codes = [i.code for i in mail.load(args.receipt).items]
+        if len(codes) != 1:
+            print(f"该办件有 {len(codes)} 个事项，请用 --item 指定要寄出结果的事项：{'、'.join(codes)}", file=sys.stderr)
+            return EXIT_USAGE
+        item = codes[0]
+    leg = mail.mail_result(args.receipt, item)
+    if args.json:
+        _out({"receipt_no": leg.receipt_no, "item_code": leg.item_code, "tracking_no": leg.tracking_no})
+    else:
+        print(f"已登记寄出办理结果：邮件号 {leg.tracking_no}（打印面单：counter-client print waybill {leg.tracking_no}"
+              " --out 面单.pdf）。")
     return EXIT_OK
 
 
@@ -182,6 +206,7 @@ COMMANDS = {
     ("parcel", "new"): cmd_parcel_new,
     ("parcel", "list"): cmd_parcel_list,
     ("parcel", "show"): cmd_parcel_show,
+    ("parcel", "result"): cmd_parcel_result,
     ("pool", None): cmd_pool,
     ("print", "receipt"): cmd_print_receipt,
     ("print", "notice"): cmd_print_notice,

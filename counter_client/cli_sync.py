@@ -136,7 +136,7 @@ def cmd_queue(ctx, args) -> int:
         when = ""
         if i.state in ("retry_wait", "in_doubt") and i.next_attempt_at > time.time():
             when = f"，{_duration(i.next_attempt_at - time.time())}后重试"
-        kind = {"supplement": "补正", "parcel": "包裹"}.get(i.kind, "办件")
+        kind = {"supplement": "补正", "parcel": "包裹", "leg": "寄出结果"}.get(i.kind, "办件")
         print(f"{i.key}\t{kind}\t{i.label}\t第 {i.attempts} 次{when}\t{i.last_error}".rstrip())
     return EXIT_OK
 

@@ -280,6 +280,11 @@ class MailStore:
             " FROM mail_leg WHERE receipt_no = ? ORDER BY id", [receipt_no]).fetchall()
         return [Leg(*r) for r in rows]
 
+    def result_leg(self, tracking_no: str) -> Leg | None:
+        """The result leg this hall sends under one of its numbers."""
+        legs = [leg for leg in self.legs_by_tracking(tracking_no) if leg.kind == RESULT and leg.source == "pool"]
+        return legs[0] if legs else None
+
     def legs_by_tracking(self, tracking_no: str) -> list[Leg]:
         rows = self.store.db.execute(
             "SELECT case_id, receipt_no, kind, tracking_no, coalesce(parcel_id, ''), item_code, source, created_at"
@@ -311,7 +316,8 @@ class MailStore:
 
     def mail_result(self, case_id: str, receipt_no: str, item_code: str, clerk: str) -> Leg:
         """This hall mails a result on to the applicant (收件地代领 turned into mail): a result leg
-        under the next number of the pool, with a case event, in one transaction."""
+        under the next number of the pool, with a case event, queued for the platform (outbox kind
+        ``leg``, keyed by the tracking number), in one transaction."""
         created = now_iso()
         with self.store.write() as db:
             x = db.conn.execute
@@ -325,4 +331,5 @@ class MailStore:
             x("INSERT INTO case_event (case_id, at, clerk, action, detail) VALUES (?, ?, ?, ?, ?)",
               [case_id, created, clerk, "办理结果寄给申请人",
                json.dumps({"tracking_no": number, "item_code": item_code}, ensure_ascii=False)])
+            outbox.enqueue_in(db, "leg", number, case_id, self._clock())
         return Leg(case_id, receipt_no, RESULT, number, "", item_code, "pool", created)

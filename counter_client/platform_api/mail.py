@@ -36,6 +36,13 @@ class ParcelRecord(_Answer, kw_only=True):
     department_code: str = ""
 
 
+class LegAck(_Answer, kw_only=True):
+    tracking_no: str
+    receipt_no: str
+    payload_hash: str
+    accepted_at: str
+
+
 def allocate(client: DeliveryClient, request_id: str, count: int, kind: str = "s10") -> PoolBlock:
     """Numbers for this terminal; the same ``request_id`` again returns the same block."""
     _, raw = client._raw("POST", "/mail/pool", json_body={"request_id": request_id, "count": count, "kind": kind},
@@ -53,10 +60,24 @@ def put_parcel(client: DeliveryClient, parcel_id: str, body: bytes) -> Put:
 
 def get_parcel(client: DeliveryClient, parcel_id: str) -> ParcelRecord | None:
     """What the platform holds under the parcel id (``None``: nothing)."""
+    return _held(client, f"/parcels/{parcel_id}", "parcel_not_found", ParcelRecord, "包裹信息")
+
+
+def put_leg(client: DeliveryClient, tracking_no: str, body: bytes) -> Put:
+    return client._put(f"/mail/legs/{tracking_no}", body, LegAck, "寄件回执")
+
+
+def get_leg(client: DeliveryClient, tracking_no: str) -> LegAck | None:
+    """What the platform holds under the tracking number (``None``: nothing)."""
+    return _held(client, f"/mail/legs/{tracking_no}", "leg_not_found", LegAck, "寄件信息")
+
+
+def _held(client: DeliveryClient, path: str, not_found: str, model, what: str):
+    """A GET that answers 404 ``not_found`` when the platform holds nothing there."""
     try:
-        _, raw = client._raw("GET", f"/parcels/{parcel_id}")
+        _, raw = client._raw("GET", path)
     except PlatformError as exc:
-        if exc.status == 404 and exc.code == "parcel_not_found":
+        if exc.status == 404 and exc.code == not_found:
             return None
         raise
-    return _parse(ParcelRecord, raw, "包裹信息")
+    return _parse(model, raw, what)

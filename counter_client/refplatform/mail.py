@@ -13,6 +13,11 @@ receipt number and the materials sent. It is stored once per (terminal, parcel i
 SHA-256 of its canonical JSON, like a case: identical replay gets the first answer, another body
 a conflict. The number must have been allocated to the same terminal and not be used by another
 parcel; every case must be one the platform holds for this hall (cases are delivered first).
+
+**Legs.** A result this hall mails on to the applicant (收件地代领 turned into mail) travels
+under a number of the same pool: stored once per tracking number with its payload hash (replay
+→ the first answer, another body → conflict), the number marked used (``result:`` + receipt
+number) so no parcel can take it afterwards, and the case must be one of this hall's.
 """
 
 from __future__ import annotations
@@ -133,12 +138,7 @@ def put_parcel(store: PlatformStore, who: Terminal, parcel: NewParcel) -> tuple[
             if row[0] != parcel.payload_hash:
                 raise CaseConflict(row[0], parcel.payload_hash)
             return False, _answer(parcel, row[0], row[1])
-        owner = store.conn.execute("SELECT hall_code, terminal, parcel_id FROM waybill_numbers WHERE waybill_no = ?",
-                                   (parcel.waybill_no,)).fetchone()
-        if owner is None or (owner[0], owner[1]) != (who.hall_code, who.terminal):
-            raise WaybillNotAllocated(parcel.waybill_no)
-        if owner[2] is not None:
-            raise WaybillUsed(owner[2])
+        _claim_number(store, who, parcel.waybill_no)
         missing = [r for r, _ in parcel.receipts if store.conn.execute(
             "SELECT 1 FROM cases WHERE receipt_no = ? AND hall_code = ?", (r, who.hall_code)).fetchone() is None]
         if missing:
@@ -161,6 +161,62 @@ def put_parcel(store: PlatformStore, who: Terminal, parcel: NewParcel) -> tuple[
 def _answer(parcel: NewParcel, hash_: str, accepted_at: str) -> dict[str, Any]:
     return {"parcel_id": parcel.parcel_id, "waybill_no": parcel.waybill_no, "payload_hash": hash_,
             "accepted_at": accepted_at}
+
+
+@dataclass(frozen=True)
+class NewLeg:
+    tracking_no: str
+    receipt_no: str
+    item_code: str
+    kind: str
+    payload_hash: str
+    body: str
+
+
+def _claim_number(store: PlatformStore, who: Terminal, waybill_no: str) -> None:
+    owner = store.conn.execute("SELECT hall_code, terminal, parcel_id FROM waybill_numbers WHERE waybill_no = ?",
+                               (waybill_no,)).fetchone()
+    if owner is None or (owner[0], owner[1]) != (who.hall_code, who.terminal):
+        raise WaybillNotAllocated(waybill_no)
+    if owner[2] is not None:
+        raise WaybillUsed(owner[2])
+
+
+def put_leg(store: PlatformStore, who: Terminal, leg: NewLeg) -> tuple[bool, dict[str, Any]]:
+    """Store a mail leg of this terminal; returns (created, answer). Raises CaseConflict,
+    WaybillNotAllocated, WaybillUsed, CasesMissing."""
+    with store.write():
+        row = store.conn.execute("SELECT payload_hash, accepted_at, hall_code, terminal FROM mail_legs"
+                                 " WHERE tracking_no = ?", (leg.tracking_no,)).fetchone()
+        if row is not None:
+            if (row[2], row[3]) != (who.hall_code, who.terminal):
+                raise WaybillUsed(f"result:{leg.receipt_no}")
+            if row[0] != leg.payload_hash:
+                raise CaseConflict(row[0], leg.payload_hash)
+            return False, _leg_answer(leg.tracking_no, leg.receipt_no, row[0], row[1])
+        _claim_number(store, who, leg.tracking_no)
+        if store.conn.execute("SELECT 1 FROM cases WHERE receipt_no = ? AND hall_code = ?",
+                              (leg.receipt_no, who.hall_code)).fetchone() is None:
+            raise CasesMissing([leg.receipt_no])
+        accepted_at = utc_iso()
+        store.conn.execute(
+            "INSERT INTO mail_legs (tracking_no, hall_code, terminal, receipt_no, item_code, kind, payload_hash, body,"
+            " account, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (leg.tracking_no, who.hall_code, who.terminal, leg.receipt_no, leg.item_code, leg.kind, leg.payload_hash,
+             leg.body, who.account, accepted_at))
+        store.conn.execute("UPDATE waybill_numbers SET parcel_id = ? WHERE waybill_no = ?",
+                           (f"result:{leg.receipt_no}", leg.tracking_no))
+    return True, _leg_answer(leg.tracking_no, leg.receipt_no, leg.payload_hash, accepted_at)
+
+
+def _leg_answer(tracking_no: str, receipt_no: str, hash_: str, accepted_at: str) -> dict[str, Any]:
+    return {"tracking_no": tracking_no, "receipt_no": receipt_no, "payload_hash": hash_, "accepted_at": accepted_at}
+
+
+def get_leg(store: PlatformStore, who: Terminal, tracking_no: str) -> dict[str, Any] | None:
+    row = store.conn.execute("SELECT receipt_no, payload_hash, accepted_at FROM mail_legs WHERE tracking_no = ?"
+                             " AND hall_code = ? AND terminal = ?", (tracking_no, who.hall_code, who.terminal)).fetchone()
+    return _leg_answer(tracking_no, *row) if row else None
 
 
 def get_parcel(store: PlatformStore, who: Terminal, parcel_id: str) -> dict[str, Any] | None:
@@ -187,4 +243,8 @@ def all_parcels(store: PlatformStore) -> dict[str, Any]:
     pools = [{"hall_code": h, "terminal": t, "allocated": n, "used": u} for h, t, n, u in store.conn.execute(
         "SELECT hall_code, terminal, count(*), count(parcel_id) FROM waybill_numbers GROUP BY hall_code, terminal"
         " ORDER BY hall_code, terminal")]
-    return {"parcels": parcels, "pools": pools}
+    legs = [{"tracking_no": t, "hall_code": h, "terminal": n, "receipt_no": r, "item_code": i, "kind": k,
+             "payload_hash": p, "accepted_at": at} for t, h, n, r, i, k, p, at in store.conn.execute(
+        "SELECT tracking_no, hall_code, terminal, receipt_no, item_code, kind, payload_hash, accepted_at FROM mail_legs"
+        " ORDER BY accepted_at, tracking_no")]
+    return {"parcels": parcels, "pools": pools, "legs": legs}

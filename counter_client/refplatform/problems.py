@@ -59,6 +59,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "waybill_not_allocated": (409, "邮件号未分配给本终端"),
     "waybill_used": (409, "邮件号已被其他包裹使用"),
     "cases_missing": (409, "包裹中的办件平台尚未收到"),
+    "leg_not_found": (404, "没有该寄件记录"),
     "parcel_not_found": (404, "平台没有该包裹"),
 }
 

@@ -16,8 +16,18 @@ from counter_client.refplatform import API_PREFIX, accounts, cases, mail
 from counter_client.refplatform.deps import AUTH_RESPONSES, INVALID, PlatformContext, doc, invalid, session_dependency
 from counter_client.refplatform.problems import Problem
 from counter_client.refplatform.routes_cases import _conflict, _raw_document
-from counter_client.refplatform.schemas import ParcelAccepted, ParcelRecord, ParcelSubmission, PoolBlock, PoolRequest
+from counter_client.refplatform.schemas import (
+    LegAccepted,
+    LegSubmission,
+    ParcelAccepted,
+    ParcelRecord,
+    ParcelSubmission,
+    PoolBlock,
+    PoolRequest,
+)
 
+TrackingPath = Annotated[str, PathParam(pattern=r"^([A-Z]{2}[0-9]{9}[A-Z]{2}|[0-9]{13})$",
+                                         description="A waybill number of this terminal's pool")]
 ParcelIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,64}$",
                                         description="Client-minted parcel id: the idempotency key (per terminal)")]
 
@@ -101,15 +111,8 @@ def router(ctx: PlatformContext) -> APIRouter:
                 lambda: mail.put_parcel(ctx.pool.get(), _terminal(session), parcel))
         except cases.CaseConflict as exc:
             raise _conflict(exc, "包裹编号的包裹") from None
-        except mail.WaybillNotAllocated:
-            raise Problem("waybill_not_allocated", f"邮件号 {submission.waybill_no} 不是平台分配给本终端的，"
-                                                   "不能使用。") from None
-        except mail.WaybillUsed as exc:
-            raise Problem("waybill_used", f"邮件号 {submission.waybill_no} 已被包裹 {exc.parcel_id} 使用。",
-                          extra={"parcel_id": exc.parcel_id}) from None
-        except mail.CasesMissing as exc:
-            raise Problem("cases_missing", f"包裹中有 {len(exc.missing)} 个办件平台尚未收到，请先同步办件。",
-                          extra={"receipts": exc.missing}) from None
+        except (mail.WaybillNotAllocated, mail.WaybillUsed, mail.CasesMissing) as exc:
+            raise _number_problem(exc, submission.waybill_no) from None
         return JSONResponse(answer, status_code=201 if created else 200,
                             headers={"Location": f"{API_PREFIX}/parcels/{parcel_id}"})
 
@@ -128,4 +131,69 @@ def router(ctx: PlatformContext) -> APIRouter:
             raise Problem("parcel_not_found", f"平台没有编号为 {parcel_id} 的包裹。")
         return ParcelRecord(**record)
 
+    @api.put(
+        "/mail/legs/{tracking_no}",
+        status_code=201,
+        response_model=LegAccepted,
+        responses={
+            200: {"model": LegAccepted, "description": "Identical replay: the answer of the first time"},
+            **AUTH_RESPONSES,
+            409: doc("`waybill_not_allocated`, `waybill_used`, `cases_missing` (deliver the case first) or "
+                     "`conflict` (another body under this number)"),
+            **INVALID,
+        },
+        tags=["mail"],
+        operation_id="put_mail_leg",
+        description="Report a mail leg this hall sends under a number of its pool: the 办理结果 of one item "
+                    "mailed on to the applicant. Idempotent by tracking number; `payload_hash` as for cases.",
+    )
+    async def put_leg(tracking_no: TrackingPath, submission: LegSubmission, request: Request,
+                      session: Session) -> JSONResponse:
+        errors = []
+        if submission.tracking_no != tracking_no:
+            errors.append(("tracking_no", "与地址中的邮件号不一致"))
+        try:
+            if parse_tracking(tracking_no).text != tracking_no:
+                errors.append(("tracking_no", "请使用规范的邮件号"))
+        except WaybillError as exc:
+            errors.append(("tracking_no", exc.message))
+        if errors:
+            raise invalid(errors)
+        document = _raw_document(await request.body())
+        leg = mail.NewLeg(tracking_no=tracking_no, receipt_no=submission.receipt_no, item_code=submission.item_code,
+                          kind=submission.kind, payload_hash=cases.payload_hash(document),
+                          body=cases.canonical_json(document).decode("utf-8"))
+        try:
+            created, answer = await run_in_threadpool(lambda: mail.put_leg(ctx.pool.get(), _terminal(session), leg))
+        except cases.CaseConflict as exc:
+            raise _conflict(exc, "邮件号的寄件记录") from None
+        except (mail.WaybillNotAllocated, mail.WaybillUsed, mail.CasesMissing) as exc:
+            raise _number_problem(exc, tracking_no) from None
+        return JSONResponse(answer, status_code=201 if created else 200,
+                            headers={"Location": f"{API_PREFIX}/mail/legs/{tracking_no}"})
+
+    @api.get(
+        "/mail/legs/{tracking_no}",
+        response_model=LegAccepted,
+        responses={**AUTH_RESPONSES, 404: doc("`leg_not_found`: not held for this terminal"), **INVALID},
+        tags=["mail"],
+        operation_id="get_mail_leg",
+    )
+    def get_leg(tracking_no: TrackingPath, session: Session) -> LegAccepted:
+        """What the platform holds under a tracking number of this terminal (asked before resending)."""
+        record = mail.get_leg(ctx.pool.get(), _terminal(session), tracking_no)
+        if record is None:
+            raise Problem("leg_not_found", f"平台没有邮件号 {tracking_no} 的寄件记录。")
+        return LegAccepted(**record)
+
     return api
+
+
+def _number_problem(exc: Exception, waybill_no: str) -> Problem:
+    if isinstance(exc, mail.WaybillNotAllocated):
+        return Problem("waybill_not_allocated", f"邮件号 {waybill_no} 不是平台分配给本终端的，不能使用。")
+    if isinstance(exc, mail.WaybillUsed):
+        return Problem("waybill_used", f"邮件号 {waybill_no} 已被 {exc.parcel_id} 使用。", extra={"parcel_id": exc.parcel_id})
+    assert isinstance(exc, mail.CasesMissing)
+    return Problem("cases_missing", f"有 {len(exc.missing)} 个办件平台尚未收到，请先同步办件。",
+                   extra={"receipts": exc.missing})

@@ -414,3 +414,19 @@ class ParcelAccepted(_Wire):
 
 class ParcelRecord(ParcelAccepted):
     department_code: str
+
+
+class LegSubmission(_Wire):
+    tracking_no: WaybillNo = Field(description="The same number as in the path: one of this terminal's pool, unused")
+    receipt_no: Annotated[str, StringConstraints(pattern=r"^[0-9]{21}[0-9X]$")]
+    item_code: Text200 = Field(description="The item whose result is mailed")
+    kind: Literal["result"] = Field(description="`result`: this hall mails the 办理结果 on to the applicant")
+    created_at: Annotated[str, StringConstraints(max_length=64)] = Field(description="When the clerk took the number")
+    clerk: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class LegAccepted(_Wire):
+    tracking_no: str
+    receipt_no: str
+    payload_hash: str = Field(description="SHA-256 of the canonical JSON of the request body")
+    accepted_at: str

@@ -155,7 +155,8 @@ CREATE INDEX IF NOT EXISTS status_events_case ON status_events (receipt_no, seq)
 """
 
 # Schema 3: mail. Waybill numbers allocated to terminals (idempotent by the terminal's request
-# id) and parcel manifests (which cases and materials travel under which number).
+# id), parcel manifests (which cases and materials travel under which number) and mail legs
+# (a result this hall mails on to the applicant under one of its numbers).
 _SCHEMA_3 = """
 CREATE TABLE IF NOT EXISTS waybill_allocations (
     hall_code TEXT NOT NULL,
@@ -198,6 +199,18 @@ CREATE TABLE IF NOT EXISTS parcel_cases (
     PRIMARY KEY (hall_code, terminal, parcel_id, position)
 );
 CREATE INDEX IF NOT EXISTS parcel_cases_receipt ON parcel_cases (receipt_no);
+CREATE TABLE IF NOT EXISTS mail_legs (  -- a result this hall mails on to the applicant, under a pool number
+    tracking_no TEXT PRIMARY KEY REFERENCES waybill_numbers (waybill_no),
+    hall_code TEXT NOT NULL,
+    terminal INTEGER NOT NULL,
+    receipt_no TEXT NOT NULL REFERENCES cases (receipt_no),
+    item_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    account TEXT NOT NULL,
+    accepted_at TEXT NOT NULL
+);
 """
 _UPGRADES = {2: _SCHEMA_2, 3: _SCHEMA_3}  # schema version -> the DDL that reaches it from the one before
 

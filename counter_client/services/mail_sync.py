@@ -1,14 +1,15 @@
-"""Mail in the sync pass: delivering parcels (outbox kind ``parcel``) and refilling the pool.
+"""Mail in the sync pass: delivering parcels (outbox kind ``parcel``) and the results this hall
+mails on (kind ``leg``), and refilling the pool.
 
 Kept out of ``services/sync.py`` so the engine stays about cases; the engine calls
-``deliver_parcel`` for a parcel item and ``after_pass`` at the end of a pass, and this module
+``deliver_mail`` for a parcel or leg item and ``after_pass`` at the end of a pass, and this module
 uses the engine's outbox, login and back-off so the delivery rules are the same:
 
-- a parcel goes only after every case in it is acknowledged (the platform checks its cases
+- a parcel (or leg) goes only after every case it names is acknowledged (the platform checks its cases
   exist); until then it waits, with the reason shown in the queue;
 - the body is built once, kept sealed in the outbox and resent byte for byte;
-- a send whose answer was lost is *in doubt*: the platform is asked (``GET /parcels/{id}``)
-  before anything is resent;
+- a send whose answer was lost is *in doubt*: the platform is asked (``GET /parcels/{id}``,
+  ``GET /mail/legs/{number}``) before anything is resent;
 - ``waybill_used`` / ``waybill_not_allocated`` / ``conflict`` reject the parcel (a person must
   look), ``cases_missing`` waits.
 """
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
+from typing import Callable
 
 from counter_client.errors import AuthRequired, NetworkUnavailable, PlatformError
 from counter_client.platform_api import mail as mail_api
 from counter_client.platform_api.delivery import BadAnswer, DeliveryClient
 from counter_client.services import sync
 from counter_client.services.mail import MailPolicy, refill_pool
-from offline_cache.mail import MailStore, Parcel
+from offline_cache.mail import Leg, MailStore, Parcel
 from offline_cache.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -42,33 +45,77 @@ def parcel_body(parcel: Parcel) -> bytes:
                   for c in parcel.cases]})
 
 
-def deliver_parcel(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem,
-                   report: sync.SyncReport) -> None:
-    """One parcel item of the outbox (raises ``sync._Stop`` when the pass must end)."""
-    mail = MailStore(engine.cases.store)
-    parcel = mail.parcel(item.key)
+def leg_body(leg: Leg) -> bytes:
+    """The PUT body of a result this hall mails on under one of its numbers."""
+    return sync._encode({"tracking_no": leg.tracking_no, "receipt_no": leg.receipt_no, "item_code": leg.item_code,
+                         "kind": leg.kind, "created_at": leg.created_at})
+
+
+@dataclass(frozen=True)
+class _Mail:
+    """One mail item as the delivery needs it: the cases it names, its body, its two requests."""
+
+    what: str  # in log lines
+    receipts: tuple[str, ...]
+    body: Callable[[], bytes]
+    put: Callable[[DeliveryClient, str, bytes], object]
+    held: Callable[[DeliveryClient, str], tuple[str, str] | None]  # (payload hash, accepted at) or None
+
+
+def _parcel(mail: MailStore, key: str) -> _Mail | None:
+    parcel = mail.parcel(key)
     if parcel is None:
-        engine.outbox.mark_held(item.id, "包裹不存在")
+        return None
+
+    def held(client: DeliveryClient, parcel_id: str) -> tuple[str, str] | None:
+        record = mail_api.get_parcel(client, parcel_id)
+        return (record.payload_hash, record.accepted_at) if record else None
+
+    return _Mail("parcel", parcel.receipt_nos, lambda: parcel_body(parcel), mail_api.put_parcel, held)
+
+
+def _leg(mail: MailStore, key: str) -> _Mail | None:
+    leg = mail.result_leg(key)
+    if leg is None:
+        return None
+
+    def held(client: DeliveryClient, tracking_no: str) -> tuple[str, str] | None:
+        record = mail_api.get_leg(client, tracking_no)
+        return (record.payload_hash, record.accepted_at) if record else None
+
+    return _Mail("mail leg", (leg.receipt_no,), lambda: leg_body(leg),
+                 mail_api.put_leg, held)
+
+
+_KINDS = {"parcel": _parcel, "leg": _leg}
+
+
+def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem,
+                 report: sync.SyncReport) -> None:
+    """One parcel or mail leg of the outbox (raises ``sync._Stop`` when the pass must end)."""
+    found = _KINDS[item.kind](MailStore(engine.cases.store), item.key)
+    if found is None:
+        engine.outbox.mark_held(item.id, "寄递记录不存在")
         report.held += 1
         return
-    cases = [engine.outbox.item(r) for r in parcel.receipt_nos]
+    cases = [engine.outbox.item(r) for r in found.receipts]
     unsent = [c for c in cases if c is None or c.state != "acked"]
     if unsent and item.state != "in_doubt":
-        engine.outbox.mark_retry(item.id, 0, WAITING_FOR_CASES, f"parcel {item.key}: {len(unsent)} case(s) not acked")
+        engine.outbox.mark_retry(item.id, 0, WAITING_FOR_CASES, f"{found.what} {item.key}: {len(unsent)} case(s) not acked")
         report.waiting += 1
         return
     try:
-        if item.state == "in_doubt" and _settle_doubt(engine, client, item, report):
+        if item.state == "in_doubt" and _settle_doubt(engine, client, item, report, found):
             return
         body = engine.outbox.body(item.id, item.key)
         if body is None:
-            body = parcel_body(parcel)
+            body = found.body()
             body = engine.outbox.fix_body(item.id, item.key, body, hashlib.sha256(body).hexdigest())
         engine.outbox.mark_sending(item.id, hashlib.sha256(body).hexdigest())
-        put = mail_api.put_parcel(client, item.key, body)
+        put = found.put(client, item.key, body)
         engine.outbox.mark_acked(item.id, put.ack)
         report.delivered += 1
-        log.info("parcel %s delivered (%s)", item.key, "new" if put.created else "replay")
+        log.info("%s %s delivered (%s)", found.what, item.key, "new" if put.created else "replay")
     except AuthRequired as exc:
         engine.login.refused()
         engine.outbox.mark_retry(item.id, 0, exc.message, exc.log or "", in_doubt=engine._state(item) == "in_doubt")
@@ -85,26 +132,28 @@ def deliver_parcel(engine: sync.SyncEngine, client: DeliveryClient, item: Outbox
         if exc.status == 409 and exc.code == "cases_missing":
             engine._wait(item, report, None, WAITING_FOR_CASES, exc.log or "")
         elif exc.status == 409 and exc.code in REFUSED_CODES:
-            engine.outbox.mark_rejected(item.id, f"平台拒收包裹：{exc.message}", exc.log or "")
+            engine.outbox.mark_rejected(item.id, f"平台拒收寄递信息：{exc.message}", exc.log or "")
             report.rejected += 1
         else:
             engine._platform_error(item, exc, report)
 
 
-def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport) -> bool:
-    record = mail_api.get_parcel(client, item.key)
-    if record is None:
-        log.info("parcel %s was in doubt: the platform does not hold it; sending", item.key)
+def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport,
+                  found: _Mail) -> bool:
+    held = found.held(client, item.key)
+    if held is None:
+        log.info("%s %s was in doubt: the platform does not hold it; sending", found.what, item.key)
         return False
-    if item.payload_hash and record.payload_hash != item.payload_hash:
-        engine.outbox.mark_rejected(item.id, sync.CONFLICT, f"parcel {item.key}: platform holds another body")
+    payload_hash, accepted_at = held
+    if item.payload_hash and payload_hash != item.payload_hash:
+        engine.outbox.mark_rejected(item.id, sync.CONFLICT, f"{found.what} {item.key}: platform holds another body")
         report.rejected += 1
         return True
-    engine.outbox.mark_acked(item.id, {"parcel_id": record.parcel_id, "payload_hash": record.payload_hash,
-                                       "accepted_at": record.accepted_at, "confirmed": True})
+    engine.outbox.mark_acked(item.id, {"key": item.key, "payload_hash": payload_hash, "accepted_at": accepted_at,
+                                       "confirmed": True})
     report.delivered += 1
     report.confirmed += 1
-    log.info("parcel %s was in doubt: the platform holds it; acknowledged", item.key)
+    log.info("%s %s was in doubt: the platform holds it; acknowledged", found.what, item.key)
     return True
 
 

@@ -52,6 +52,7 @@ MAX_CHECK = 500  # hashes per POST /blobs/check
 FEED_PAGE = 200
 MAX_FEED_PAGES = 50  # per pass; the rest next time
 SKIP_PIECE = MIB
+MAIL_KINDS = ("parcel", "leg")  # outbox kinds delivered by services/mail_sync.py
 CLOCK_FAR_S = 300.0  # a device clock further off than this is flagged on the case
 
 Progress = Callable[[int, int, str], None]
@@ -274,7 +275,7 @@ class SyncEngine:
         covers the pass. In-doubt items are left out: they ask the platform first and may need no body."""
         bodies: dict[int, bytes | None] = {}
         for item in due:
-            if item.state == "in_doubt" or item.kind == "parcel":  # a parcel carries no blobs
+            if item.state == "in_doubt" or item.kind in MAIL_KINDS:  # mail carries no blobs
                 continue
             try:
                 bodies[item.id] = self._body(item)
@@ -285,10 +286,10 @@ class SyncEngine:
     # -- one item ---------------------------------------------------------------------------------------
     def _deliver(self, client: DeliveryClient, item: OutboxItem, report: SyncReport,
                  body: bytes | None = None) -> None:
-        if item.kind == "parcel":  # mail has its own module (after the parcel's cases are acked)
-            from counter_client.services.mail_sync import deliver_parcel
+        if item.kind in MAIL_KINDS:  # mail has its own module (sent after the cases it names are acked)
+            from counter_client.services.mail_sync import deliver_mail
 
-            return deliver_parcel(self, client, item, report)
+            return deliver_mail(self, client, item, report)
         try:
             if item.state == "in_doubt" and self._settle_doubt(client, item, report):
                 return

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 UNSENT_STATES = ("queued", "sending", "in_doubt", "retry_wait", "held")
 QUEUE_LIMIT = 500
-KIND_LABELS = {"case": "办件", "supplement": "补正材料", "parcel": "包裹"}
+KIND_LABELS = {"case": "办件", "supplement": "补正材料", "parcel": "包裹", "leg": "寄出结果"}
 # most urgent first: what the case list shows when a case's items stand differently
 URGENCY = (REFUSED, SUPPLEMENT)
 NOT_SUPERVISOR = "只有值班主管账号可以暂停或恢复上传。"
@@ -204,7 +204,7 @@ class SyncDesk:
         receipts: dict[str, str] = {}
         out = []
         for item in items:
-            receipt = "" if item.kind == "parcel" else item.key  # a parcel shows its own id (the key)
+            receipt = "" if item.kind in ("parcel", "leg") else item.key  # shown by their own key (id, number)
             if item.kind == "supplement":
                 if item.key not in receipts:
                     supplement = self.statuses.supplement(item.key)

@@ -89,6 +89,17 @@ def test_pool_parcel_sync_and_printouts(cli, tmp_path):  # noqa: F811
     assert "副本" in flat(text_of(slip.read_bytes()))  # a reprint is marked
     assert sorted(p.name for p in out.iterdir()) == ["manifest.pdf", "receipt.pdf", "waybill.pdf"]  # no temp files
 
+    # the result comes back to this hall and is mailed on to the applicant: a leg of its own
+    leg = ok(cli("parcel", "result", receipt, "--json"))
+    assert leg["receipt_no"] == receipt and parse_tracking(leg["tracking_no"]).text == leg["tracking_no"]
+    result_label = out / "result.pdf"
+    assert cli("print", "waybill", leg["tracking_no"], "--out", str(result_label)).returncode == 0
+    assert ("Code128", leg["tracking_no"]) in decode(result_label.read_bytes())
+    assert "138****8000" in flat(text_of(result_label.read_bytes()))  # to the applicant, phone masked
+    assert ok(cli("sync", "--json"))["delivered"] == 1
+    assert [x["tracking_no"] for x in json.loads(cli.server.cli("parcels", "--json").stdout)["legs"]] == [
+        leg["tracking_no"]]
+
 
 @pytest.mark.parametrize("args, message", [
     (("print", "waybill", "EA123456784CN"), "校验位不符"),

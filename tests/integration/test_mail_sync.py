@@ -18,14 +18,24 @@ from tests.integration.test_sync import collect, log_in, make_context  # noqa: F
 pytestmark = pytest.mark.integration
 
 
-class LostParcelAnswer(DeliveryClient):
-    """The platform stores the parcel, then the answer is lost."""
+class LostPutAnswer(DeliveryClient):
+    """The platform stores what is PUT under ``lost_prefix``, then the answer is lost."""
+
+    lost_prefix = ""
 
     def _put(self, path, body, model, what):
         put = super()._put(path, body, model, what)
-        if path.startswith("/parcels/"):
-            raise NetworkUnavailable("网络中断", "injected: answer lost after the platform stored the parcel")
+        if path.startswith(self.lost_prefix):
+            raise NetworkUnavailable("网络中断", f"injected: answer lost after the platform stored {path}")
         return put
+
+
+class LostParcelAnswer(LostPutAnswer):
+    lost_prefix = "/parcels/"
+
+
+class LostLegAnswer(LostPutAnswer):
+    lost_prefix = "/mail/legs/"
 
 
 class LostPoolAnswer(DeliveryClient):
@@ -138,3 +148,34 @@ def test_result_mailed_back_becomes_a_leg(platform_server, make_context, tmp_pat
     assert events[-1].action == "办理结果已寄出" and events[-1].detail["tracking_no"] == leg.tracking_no
     ctx.sync_engine().run_once()
     assert mail.legs(mailed[0]) == [leg]  # recorded once
+
+
+def test_a_result_this_hall_mails_on_reaches_the_platform_once(platform_server, make_context, tmp_path):
+    """收件地代领 turned into mail: the number comes from the pool, the leg is queued with it, goes
+    after its case, a lost answer is settled by asking, and no parcel can take the number after."""
+    server = platform_server()
+    ctx = make_context(server.url)
+    [receipt] = collect(ctx, tmp_path, pages=1)
+    log_in(ctx)
+    assert refill(ctx) == 50
+    mail = ctx.mail()
+    item = ctx.intake().find_receipt(receipt).items[0].code
+    leg = mail.mail_result(receipt, item)
+    outbox = Outbox(ctx.intake().cases.store)
+    assert outbox.item(leg.tracking_no).kind == "leg" and mail.pool_status().free == 49
+
+    engine = ctx.sync_engine()
+    engine.make_client = lambda: ctx.connection._make(LostLegAnswer)
+    first = engine.run_once()  # the case goes, then the leg; its answer is lost
+    assert outbox.item(receipt).state == "acked" and outbox.item(leg.tracking_no).state == "in_doubt", first
+
+    due_now(ctx)
+    second = ctx.sync_engine().run_once()
+    assert (second.delivered, second.confirmed) == (1, 1)  # asked, not resent
+    assert ctx.sync_engine().run_once().delivered == 0
+    [held] = platform_parcels(server)["legs"]
+    assert (held["tracking_no"], held["receipt_no"], held["item_code"], held["kind"]) == (
+        leg.tracking_no, receipt, item, "result")
+    assert held["payload_hash"] == outbox.item(leg.tracking_no).payload_hash
+    pools = {p["terminal"]: p for p in platform_parcels(server)["pools"]}
+    assert pools[3]["used"] == 1  # the number is spent on the platform too
