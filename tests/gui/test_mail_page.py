@@ -72,7 +72,7 @@ def test_waiting_paper_is_grouped_by_department(gui, context, cases):
     assert "寄往 深圳市南山区人力资源局（D440305-RS）：2 件" == page.group_title.text()
     rows = table(page.pending)
     assert [r[1] for r in rows] == ["张三", "李四"] and rows[0][2] == "居民身份证换领"
-    assert rows[0][3] == "居民身份证、户口簿、近期免冠照片"
+    assert rows[0][4] == "居民身份证、户口簿、近期免冠照片"
     assert page.pending.ticked() == [cases[0].receipt_no, cases[1].receipt_no]
     assert page.create_button.text() == "新建邮包（2 件）" and page.create_button.isEnabled()
     # Space unticks the current row; 全不选 disables 新建邮包
@@ -153,7 +153,7 @@ def test_a_shared_material_is_said_clearly(gui, context):
     page = open_page(gui)
     assert [r[2] for r in table(page.departments)] == ["1", "1"]  # one case, in both departments
     choose_department(page, SHENZHEN)
-    assert "居民身份证（另备一份）" in table(page.pending)[0][3]
+    assert "居民身份证（另备一份）" in table(page.pending)[0][4]
     page.create_button.click()
     assert page.summary.kind == "ok", page.summary.text()
     assert "居民身份证" in page.warnings.text() and "另备一份" in page.warnings.text()

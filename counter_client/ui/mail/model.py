@@ -17,8 +17,9 @@ from counter_client.ui.sync.model import STATE_COLOURS, _EntriesModel
 DEPARTMENT_COLUMNS = (QT_TRANSLATE_NOOP("MailPage", "办理地部门"), QT_TRANSLATE_NOOP("MailPage", "部门编码"),
                       QT_TRANSLATE_NOOP("MailPage", "待寄"))
 PENDING_COLUMNS = (QT_TRANSLATE_NOOP("MailPage", "收件编号"), QT_TRANSLATE_NOOP("MailPage", "申请人"),
-                   QT_TRANSLATE_NOOP("MailPage", "事项"), QT_TRANSLATE_NOOP("MailPage", "寄送材料"),
-                   QT_TRANSLATE_NOOP("MailPage", "收件时间"))
+                   QT_TRANSLATE_NOOP("MailPage", "事项"), QT_TRANSLATE_NOOP("MailPage", "收件时间"),
+                   QT_TRANSLATE_NOOP("MailPage", "寄送材料"))
+MATERIALS_COLUMN = 4
 PARCEL_COLUMNS = (QT_TRANSLATE_NOOP("MailPage", "邮包编号"), QT_TRANSLATE_NOOP("MailPage", "邮件号"),
                   QT_TRANSLATE_NOOP("MailPage", "办理地部门"), QT_TRANSLATE_NOOP("MailPage", "件数"),
                   QT_TRANSLATE_NOOP("MailPage", "建包时间"), QT_TRANSLATE_NOOP("MailPage", "报送平台"))
@@ -92,8 +93,8 @@ class PendingModel(_MailModel):
         self._ticked: set[str] = set()
 
     def cells(self, case, now: float) -> tuple[str, ...]:
-        return (grouped(case.receipt_no), case.applicant, "、".join(case.items), material_text(case.materials),
-                short_time(case.collected_at))
+        return (grouped(case.receipt_no), case.applicant, "、".join(case.items), short_time(case.collected_at),
+                material_text(case.materials))
 
     def set_rows(self, rows: list) -> None:
         super().set_rows(rows)
@@ -137,9 +138,9 @@ class PendingModel(_MailModel):
         case = self._rows[index.row()]
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
             return Qt.CheckState.Checked if case.receipt_no in self._ticked else Qt.CheckState.Unchecked
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3 and case.shared:
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == MATERIALS_COLUMN and case.shared:
             return QColor(AMBER)
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == MATERIALS_COLUMN:
             lines = [f"{m.name}：{m.form}" + (f"，{m.pages} 页" if m.pages else "") for m in case.materials]
             if case.shared:
                 lines.append(_tr("标“另备一份”的材料也寄往其他办理地：请另备一份放入本包裹。"))

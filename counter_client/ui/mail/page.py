@@ -82,6 +82,7 @@ def _table(view: QTableView) -> QTableView:
     header = view.horizontalHeader()
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setMinimumSectionSize(em(view, 3))  # the stretched last column may be as narrow as a count
     return view
 
 
@@ -102,7 +103,7 @@ def parcel_html(row) -> str:
     colour = "#2e7d32" if row.sent else ("#c62828" if row.state == "rejected" else AMBER)
     state = sent_label(row.state) + (f"（{row.last_error}）" if row.last_error and not row.sent else "")
     out = [f"<p><b>{_e(p.department_name)}</b>　<span style=\"color:{GREY};\">{_e(p.department_code)}</span><br>"
-           f"邮件号 <b>{_e(p.waybill_no)}</b>　邮包 {_e(p.id)}<br>"
+           f"邮件号 <b>{_e(p.waybill_no)}</b><br>邮包 {_e(p.id)}<br>"
            f"<span style=\"color:{GREY};\">{_e(short_time(p.created_at))}　{_e(p.clerk)}</span>　"
            f"<span style=\"color:{colour};\">{_e(state)}</span></p>"]
     for c in p.cases:
@@ -181,7 +182,6 @@ class MailPage(QWidget):
         head.addWidget(self.refresh_button)
         layout.addLayout(head)
         self.pool_warning = FieldMessage(page)
-        self.pool_warning.setObjectName("PoolWarning")
         layout.addWidget(self.pool_warning)
         self.summary = FieldMessage(page)
         layout.addWidget(self.summary)
@@ -234,10 +234,8 @@ class MailPage(QWidget):
         self.pending_table.setModel(self.pending)
         self.pending_table.row_was_toggled.connect(self.pending.toggle)
         self.pending_table.doubleClicked.connect(self._pending_opened)
-        self.pending_table.setColumnWidth(0, em(self, 14))
-        self.pending_table.setColumnWidth(1, em(self, 5))
-        self.pending_table.setColumnWidth(2, em(self, 9))
-        self.pending_table.setColumnWidth(3, em(self, 16))
+        for column, width in enumerate((17.5, 5, 9, 6.5)):
+            self.pending_table.setColumnWidth(column, em(self, width))
         side.addWidget(self.pending_table, 1)
         actions = QHBoxLayout()
         self.tick_all_button = QPushButton(self.tr("全选"), right)
@@ -260,8 +258,9 @@ class MailPage(QWidget):
         side.addWidget(self.pending_empty)
         splitter.addWidget(self.department_table)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 5)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([em(self, 23.5), em(self, 60)])  # the departments' three columns fit
         return tab
 
     def _parcels_tab(self) -> QWidget:
@@ -270,7 +269,7 @@ class MailPage(QWidget):
         self.parcel_table = _table(QTableView(splitter))
         self.parcel_table.setObjectName("ParcelTable")
         self.parcel_table.setModel(self.parcels)
-        for column, width in enumerate((10.5, 9.5, 11, 3, 6.5)):
+        for column, width in enumerate((11.5, 9.5, 9, 3, 6.5)):
             self.parcel_table.setColumnWidth(column, em(self, width))
         self.parcel_table.selectionModel().currentRowChanged.connect(
             lambda current, _prev: self._parcel_chosen(current.row()))
@@ -301,6 +300,7 @@ class MailPage(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([em(self, 52), em(self, 26)])  # the parcels' six columns fit
         self._show_parcel(None)
         return tab
 
