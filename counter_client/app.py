@@ -393,13 +393,17 @@ class Gui:
             self.window.show_notice(notice)
 
     def _make_mail_desk(self) -> MailDesk:
-        """The mail desk over the open case store (no I/O: the store is open)."""
-        from counter_client.services.printouts import MailDocuments
-
+        """The mail desk over the open case store (no I/O: the store is open; the documents, and
+        with them reportlab, are made on the runner at the first print)."""
         context = self.context
         mail = context.mail()
-        return MailDesk(mail, MailDocuments(mail, context.catalogue, context.settings),
-                        context.connection.delivery_client, context.login_service)
+
+        def documents():
+            from counter_client.services.printouts import MailDocuments
+
+            return MailDocuments(mail, context.catalogue, context.settings)
+
+        return MailDesk(mail, documents, context.connection.delivery_client, context.login_service)
 
     def _intake_failed(self, message: str) -> None:
         setup = terminal_missing(self.context.settings)

@@ -10,7 +10,8 @@
   the sync pass also refills by itself when the pool runs low (``mail_sync.after_pass``);
 - **a case's mail**: its legs, and the items whose result this hall may mail on to the applicant
   (delivery 邮寄 with an address, the item 办结 at the 办理地, no result leg for it yet);
-- the print requests of waybills and manifests (``printouts.MailDocuments``).
+- the print requests of waybills and manifests (``printouts.MailDocuments``, made on first use:
+  reportlab loads on the runner at the first print, not when the store opens).
 
 Every method may block on SQLite or HTTP: the GUI calls them on the task runner. Like the sync
 desk, it holds no connection of its own (the stores give each thread its own).
@@ -100,10 +101,11 @@ class MailDesk:
     """Mail for the GUI (see the module docstring)."""
 
     mail: MailService
-    documents: Any  # printouts.MailDocuments
+    make_documents: Callable[[], Any]  # -> printouts.MailDocuments
     make_client: Callable[[], DeliveryClient]
     login_service: Callable[[], Any]  # -> LoginService
     outbox: Outbox = field(init=False)
+    _documents: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         cases = self.mail.cases
@@ -199,6 +201,12 @@ class MailDesk:
             client.close()
 
     # -- printing ------------------------------------------------------------------------------------
+    @property
+    def documents(self) -> Any:
+        if self._documents is None:
+            self._documents = self.make_documents()
+        return self._documents
+
     def waybill_request(self, waybill_no: str, size: str | None = None) -> DocumentRequest:
         return self.documents.waybill_request(waybill_no, size)
 
