@@ -36,6 +36,7 @@ from counter_client.context import Context, build_context
 from counter_client.errors import UserError
 from counter_client.paths import font_path, resource
 from counter_client.services.connection import State, Status
+from counter_client.services.mail_desk import MailDesk
 from counter_client.services.sync_desk import SyncDesk
 from counter_client.settings import Settings
 from counter_client.ui.cases.page import CasesPage
@@ -43,6 +44,7 @@ from counter_client.ui.catalogue.page import CataloguePage
 from counter_client.ui.dialogs import ErrorPresenter
 from counter_client.ui.intake.page import IntakePage
 from counter_client.ui.intake.tools import ScanTools
+from counter_client.ui.mail.page import MailPage
 from counter_client.ui.main_window import MainWindow
 from counter_client.ui.printing.launcher import PrintLauncher
 from counter_client.ui.receipt_field import ScannerBurst
@@ -211,6 +213,7 @@ class Gui:
         self.refresher = CatalogueRefresher(self.runner, context.catalogue, context.connection)
         self.sync_worker = SyncWorker(context.sync_engine, settings.get("sync.interval_s"))
         self.sync_desk: SyncDesk | None = None
+        self.mail_desk: MailDesk | None = None
         self._printing_for = None
         self.errors = ErrorPresenter()
         self.runner.user_error_did_occur.connect(self.errors.show_user_error)
@@ -228,9 +231,11 @@ class Gui:
         self.intake_page.set_printing(self.printing, bool(settings.get("print.offer_after_intake")))
         self.cases_page.set_printing(self.printing)
         self.sync_page = SyncPage(self.runner, context.training)
+        self.mail_page = MailPage(self.runner)
+        self.mail_page.set_printing(self.printing)
         self.window = MainWindow({"catalogue": self.catalogue_page, "intake": self.intake_page,
-                                  "cases": self.cases_page, "sync": self.sync_page}, hall, context.training,
-                                 self.status_bar)
+                                  "cases": self.cases_page, "parcels": self.mail_page, "sync": self.sync_page},
+                                 hall, context.training, self.status_bar)
         self.window.resize(*DEFAULT_WINDOW_SIZE)
         self.errors.set_window(self.window)
         self.notifier = StatusNotifier(self.window.add_banner, self.window)
@@ -239,6 +244,7 @@ class Gui:
         self._platform_ready = not context.training  # training: once the bundled platform runs
         self._login_asked = False
         self._wire_sync()
+        self._wire_mail()
 
         self.monitor.connection_did_change.connect(self.status_bar.show_connection)
         self.monitor.connection_did_change.connect(self._connection_changed)
@@ -299,6 +305,19 @@ class Gui:
         worker.statuses_did_change.connect(self.notifier.notify)
         self.notifier.case_was_requested.connect(self.find_receipt)
         bar.sync_item.was_clicked.connect(lambda: self.window.show_page("sync"))
+
+    # -- mail: the 寄递 page, the pool in the status bar, a case's legs -----------------------------
+    def _wire_mail(self) -> None:
+        page, bar, worker, cases = self.mail_page, self.status_bar, self.sync_worker, self.cases_page
+        page.pool_did_change.connect(bar.show_pool)
+        page.parcel_did_create.connect(lambda _made: (worker.wake_soon(), self.sync_page.reload(),
+                                                      cases.statuses_changed()))
+        page.sync_was_requested.connect(lambda: (self.window.show_page("sync"), self.sync_now()))
+        page.case_view_was_requested.connect(self.show_case)
+        cases.mail_did_change.connect(lambda: (page.reload(), worker.wake_soon()))
+        self.intake_page.case_did_collect.connect(lambda _case: page.refresh_pool())
+        worker.sync_did_finish.connect(page.sync_finished)
+        bar.pool_item.was_clicked.connect(lambda: self.window.show_page("parcels"))
 
     def sync_now(self) -> None:
         """立即同步 (or right after the running pass)."""
@@ -365,14 +384,32 @@ class Gui:
                                       training=context.training)
             self.cases_page.set_delivery(self.sync_desk)
             self.sync_page.set_desk(self.sync_desk)
+        if self.mail_desk is None or self.mail_desk.mail.cases is not service.cases:
+            self.mail_desk = self._make_mail_desk()
+            self.cases_page.set_mail(self.mail_desk)
+            self.mail_page.set_desk(self.mail_desk)
         self._maybe_ready()
         for notice in self.context.notices:
             self.window.show_notice(notice)
+
+    def _make_mail_desk(self) -> MailDesk:
+        """The mail desk over the open case store (no I/O: the store is open; the documents, and
+        with them reportlab, are made on the runner at the first print)."""
+        context = self.context
+        mail = context.mail()
+
+        def documents():
+            from counter_client.services.printouts import MailDocuments
+
+            return MailDocuments(mail, context.catalogue, context.settings)
+
+        return MailDesk(mail, documents, context.connection.delivery_client, context.login_service)
 
     def _intake_failed(self, message: str) -> None:
         setup = terminal_missing(self.context.settings)
         self.intake_page.set_unavailable(message, can_set_up=setup)
         self.cases_page.set_unavailable(message)
+        self.mail_page.set_unavailable(message)
 
     def start_intake(self, code: str) -> None:
         self.intake_page.start_with_item(code)

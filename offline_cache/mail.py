@@ -273,6 +273,27 @@ class MailStore:
                 [row[0]]))
         return Parcel(row[0], row[1], row[2], row[3], row[4], row[5], cases)
 
+    def unparcelled(self, paper_forms: tuple[str, ...], skip_modes: tuple[str, ...] = (),
+                    limit: int = 500) -> list[tuple[str, str, str]]:
+        """(case_id, receipt_no, department_code) of collected cases with paper (a material in one
+        of ``paper_forms``) and an item routed to a department no parcel of this terminal holds
+        the case for yet; oldest collection first. A coarse filter read from the cases' plain
+        bodies: which materials go to which department is decided by ``MailService.parcel_lines``."""
+        forms = ", ".join("?" * len(paper_forms))
+        modes = ", ".join("?" * len(skip_modes)) or "''"
+        rows = self.store.db.execute(
+            "SELECT DISTINCT c.id, c.receipt_no, json_extract(i.value, '$.department_code') AS dept, c.collected_at"
+            " FROM case_record c, json_each(c.body, '$.items') i"
+            f" WHERE c.state = 'collected' AND c.receipt_no IS NOT NULL AND c.mode NOT IN ({modes})"
+            " AND coalesce(json_extract(i.value, '$.department_code'), '') != ''"
+            " AND NOT EXISTS (SELECT 1 FROM parcel_case p WHERE p.receipt_no = c.receipt_no"
+            "                 AND p.department_code = json_extract(i.value, '$.department_code'))"
+            " AND EXISTS (SELECT 1 FROM json_each(c.body, '$.materials') m"
+            f"            WHERE json_extract(m.value, '$.form') IN ({forms}))"
+            " ORDER BY c.collected_at, c.receipt_no, dept LIMIT ?",
+            [*skip_modes, *paper_forms, limit]).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     # -- legs ------------------------------------------------------------------------------------------
     def legs(self, receipt_no: str) -> list[Leg]:
         rows = self.store.db.execute(

@@ -1,5 +1,5 @@
 """The status bar: connection, the delivery queue (同步中 3/10, 待上传 2 件 · 最早 5 分钟, 已全部送达,
-需要登录), catalogue version and last refresh, progress of the running job (in place, after the
+需要登录), catalogue version and last refresh, the waybill pool (邮件号 N, amber when low), progress of the running job (in place, after the
 runner's delay) with its cancel button, and the clock.
 
 Each item that has a page is clickable to it; ``app.py`` wires the clicks.
@@ -105,8 +105,11 @@ class StatusBar(QStatusBar):
         self._sync_problem = ""
         self.catalogue_item = StatusItem(self, clickable=True)
         self.catalogue_item.setText(self.tr("目录：读取中…"))
+        self.pool_item = StatusItem(self, clickable=True)
+        self.pool_item.setText(self.tr("邮件号：读取中…"))
+        self.pool_item.setToolTip(self.tr("点击打开寄递页"))
         self.clock_item = StatusItem(self)
-        for item in (self.connection_item, self.sync_item, self.catalogue_item, self.clock_item):
+        for item in (self.connection_item, self.sync_item, self.catalogue_item, self.pool_item, self.clock_item):
             self.addPermanentWidget(item)
 
         self._clock = QTimer(self)
@@ -198,6 +201,16 @@ class StatusBar(QStatusBar):
         if error:
             tip = self.tr("上次更新失败：%1").replace("%1", error) + "\n" + tip
         self.catalogue_item.setToolTip(tip)
+
+    # -- the waybill pool ------------------------------------------------------------------------
+    def show_pool(self, status) -> None:
+        """``status``: a PoolStatus (free numbers, low, the warning sentence)."""
+        self.pool_item.setText(self.tr("邮件号 %1").replace("%1", str(status.free)))
+        self.pool_item.set_state("warning" if status.low else "")
+        tip = self.tr("本机可用邮件号 %1 个").replace("%1", str(status.free))
+        if status.warning:
+            tip = status.warning + "\n" + tip
+        self.pool_item.setToolTip(tip + "\n" + self.tr("点击打开寄递页"))
 
     # -- progress --------------------------------------------------------------------------------
     @property

@@ -107,13 +107,15 @@ def test_navigation_lists_existing_pages_and_ctrl_number_jumps(qtbot, make_gui, 
     gui = make_gui(context)
     gui.window.show()
     qtbot.waitExposed(gui.window)
-    assert list(gui.window.nav.buttons) == ["catalogue", "intake", "cases", "sync"]
+    assert list(gui.window.nav.buttons) == ["catalogue", "intake", "cases", "parcels", "sync"]
     assert PAGE_SLOTS[0].key == "catalogue" and len(PAGE_SLOTS) == 8
-    assert not gui.window.show_page("parcels")  # not built yet: no dead page
+    assert not gui.window.show_page("tickets")  # not built yet: no dead page
     qtbot.waitUntil(gui.window.isActiveWindow, timeout=3000)  # shortcuts need the active window
     target = QApplication.focusWidget() or gui.window
     qtbot.keyClick(target, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert gui.window.current_page == "cases"
+    qtbot.keyClick(QApplication.focusWidget() or gui.window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert gui.window.current_page == "parcels" and gui.window.nav.buttons["parcels"].text() == "寄递"
     qtbot.keyClick(QApplication.focusWidget() or gui.window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert gui.window.current_page == "sync"
     qtbot.keyClick(QApplication.focusWidget() or gui.window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)

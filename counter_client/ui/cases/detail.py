@@ -2,8 +2,10 @@
 办理地), materials, the timeline of what happened here (with the delivery to the platform), the
 platform's progress (已接收, 受理, 补正 with what is needed, 不予受理 with its reason, 办结, 结果已寄出
 with the tracking number), and what can be done (continue a draft, drop it, void a collected
-case, collect the materials a 补正 asks for, print the 收件凭证 and the 一次性告知书), and every
-document printed for the case (原件 or 副本 with its reason, who, when, where; failed attempts).
+case, collect the materials a 补正 asks for, print the 收件凭证 and the 一次性告知书), every
+document printed for the case (原件 or 副本 with its reason, who, when, where; failed attempts), and
+its mail legs (寄递: the materials' parcel with its tracking number, results mailed back) with
+寄出办理结果 when the result of an 办结 item is to be mailed on to the applicant.
 
 A 补正 and a 不予受理 are shown in a box of their own above the rest, where the clerk cannot miss
 them. Everything typed at the counter is escaped before it goes into the rich text.
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -58,6 +61,7 @@ class CaseDetailData:
     region_names: dict[str, str]
     platform: Any = None  # services.sync_desk.CasePlatform: delivery, statuses, supplements
     prints: tuple = ()  # offline_cache.printlog.PrintEntry of the case, oldest first
+    mail: Any = None  # services.mail_desk.CaseMail: legs, items whose result may be mailed on
 
 
 def local_time(iso: str) -> str:
@@ -168,6 +172,30 @@ def print_lines(entries) -> list[str]:
     return out
 
 
+def mail_lines(data: CaseDetailData) -> list[str]:
+    """The case's mail legs: the materials' parcel per department, results mailed back."""
+    m = data.mail
+    if m is None:
+        return []
+    names = {i.code: i.name for i in data.case.items}
+    out = []
+    for leg in m.legs:
+        when = f'<span style="color:{GREY};">{_e(local_time(leg.created_at))}</span>　'
+        if leg.kind == "materials":
+            where = m.parcels.get(leg.parcel_id) or leg.item_code
+            text = _tr("材料寄往 %1：邮件号 %2（邮包 %3）").replace("%1", where).replace("%2", leg.tracking_no) \
+                .replace("%3", leg.parcel_id)
+        else:
+            who = _tr("本窗口寄出") if leg.source == "pool" else _tr("办理地寄出")
+            text = _tr("办理结果寄回申请人（%1）：邮件号 %2").replace("%1", who).replace("%2", leg.tracking_no)
+            if len(data.case.items) > 1:
+                text += "（" + names.get(leg.item_code, leg.item_code) + "）"
+        out.append(when + _e(text))
+    if not out and data.case.state == "collected":
+        out.append(f'<span style="color:{GREY};">{_e(_tr("纸质材料尚未装包寄出（在“寄递”页新建邮包）。"))}</span>')
+    return out
+
+
 def detail_html(data: CaseDetailData) -> str:
     c = data.case
     lines = []
@@ -233,6 +261,9 @@ def detail_html(data: CaseDetailData) -> str:
     row(_tr("经过"), "<br>".join(events + delivery_lines(data.platform)))
     if data.prints:
         row(_tr("打印记录"), "<br>".join(print_lines(data.prints)))
+    mailed = mail_lines(data)
+    if mailed:
+        row(_tr("寄递"), "<br>".join(mailed))
     p = data.platform
     if c.state == "collected" and p is not None:
         names = {i.code: i.name for i in c.items}
@@ -300,6 +331,8 @@ class CaseDetail(QWidget):
         void_was_requested(str case_id)
         supplement_was_requested(str case_id): 收取补正材料
         print_was_requested(str case_id, str kind): 打印收件凭证 ("receipt") / 一次性告知书 ("notice")
+        mail_result_was_requested(str case_id, str item_code): 寄出办理结果 of that item
+        waybill_print_was_requested(str waybill_no): 打印结果面单 (a result this hall mailed on)
     """
 
     continue_was_requested = Signal(str)
@@ -307,6 +340,8 @@ class CaseDetail(QWidget):
     void_was_requested = Signal(str)
     supplement_was_requested = Signal(str)
     print_was_requested = Signal(str, str)
+    mail_result_was_requested = Signal(str, str)
+    waybill_print_was_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -376,6 +411,18 @@ class CaseDetail(QWidget):
         prints.addWidget(self.print_notice_button)
         prints.addStretch(1)
         layout.addLayout(prints)
+        mails = QHBoxLayout()
+        self.mail_result_button = QPushButton(self.tr("寄出办理结果…"), self)
+        self.mail_result_button.setToolTip(self.tr("办理结果已寄回本窗口、由本窗口转寄申请人时使用：占用一个邮件号，然后打印面单"))
+        self.mail_result_button.clicked.connect(self._mail_result)
+        mails.addWidget(self.mail_result_button)
+        self.result_waybill_button = QPushButton(self.tr("打印结果面单…"), self)
+        self.result_waybill_button.setToolTip(self.tr("再次打印本窗口寄出办理结果的面单（须选择补打原因）"))
+        self.result_waybill_button.clicked.connect(self._print_result_waybill)
+        mails.addWidget(self.result_waybill_button)
+        mails.addStretch(1)
+        layout.addLayout(mails)
+        self.result_menu: QMenu | None = None
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.discard_button = QPushButton(self.tr("放弃草稿…"), self)
@@ -398,7 +445,8 @@ class CaseDetail(QWidget):
     def clear(self) -> None:
         self.data = None
         for w in (self.number, self.state, self.body, self.discard_button, self.continue_button, self.void_button,
-                  self.refusal_box, self.supplement_box, self.print_receipt_button, self.print_notice_button):
+                  self.refusal_box, self.supplement_box, self.print_receipt_button, self.print_notice_button,
+                  self.mail_result_button, self.result_waybill_button):
             w.hide()
         self.empty.show()
 
@@ -422,6 +470,9 @@ class CaseDetail(QWidget):
         self.print_notice_button.setToolTip(
             self.tr("预览并打印一次性告知书，列明缺少或不合格的材料（Ctrl+Shift+P）") if missing
             else self.tr("材料齐全，无需出具一次性告知书"))
+        m = data.mail if c.state == "collected" else None
+        self.mail_result_button.setVisible(bool(m and m.result_items))
+        self.result_waybill_button.setVisible(bool(m and m.pool_result_legs()))
         p = data.platform if c.state == "collected" else None
         refused = bool(p and p.refused)
         self.refusal_box.setVisible(refused)
@@ -439,6 +490,26 @@ class CaseDetail(QWidget):
     def _print(self, kind: str) -> None:
         if self.data is not None:
             self.print_was_requested.emit(self.data.case.id, kind)
+
+    def _mail_result(self) -> None:
+        """寄出办理结果: the one item, or a menu of the items whose result may be mailed on."""
+        data = self.data
+        if data is None or data.mail is None or not data.mail.result_items:
+            return
+        items = data.mail.result_items
+        if len(items) == 1:
+            self.mail_result_was_requested.emit(data.case.id, items[0][0])
+            return
+        menu = QMenu(self)
+        for code, name in items:
+            menu.addAction(name, lambda c=code: self.mail_result_was_requested.emit(data.case.id, c))
+        self.result_menu = menu
+        menu.popup(self.mail_result_button.mapToGlobal(self.mail_result_button.rect().bottomLeft()))
+
+    def _print_result_waybill(self) -> None:
+        legs = self.data.mail.pool_result_legs() if self.data is not None and self.data.mail is not None else []
+        if legs:
+            self.waybill_print_was_requested.emit(legs[-1].tracking_no)
 
     def request_print(self, kind: str) -> bool:
         """A shortcut's print: only what the buttons offer for this case now."""

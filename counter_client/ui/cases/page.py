@@ -12,6 +12,9 @@ a 补正 can be collected from the detail (``SupplementDialog``), and opening a 
 
 With the print launcher (``set_printing``) the detail prints the 收件凭证 (Ctrl+P) and the
 一次性告知书 (Ctrl+Shift+P) and lists every document printed for the case.
+
+With the mail desk (``set_mail``, a ``services.mail_desk.MailDesk``) the detail lists the case's
+mail legs and mails a result on to the applicant (a number of the pool, then its waybill).
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class CasesPage(QWidget):
         draft_did_discard(str case_id)
         supplement_did_queue(object supplement): 补正材料 stored and queued (wake the sync worker).
         case_was_seen(str receipt_no): the clerk opened a case with an unseen 补正 / 不予受理.
+        mail_did_change(): a result was mailed on (a number of the pool was taken).
     """
 
     list_did_load = Signal(int)
@@ -99,6 +103,7 @@ class CasesPage(QWidget):
     draft_did_discard = Signal(str)
     supplement_did_queue = Signal(object)
     case_was_seen = Signal(str)
+    mail_did_change = Signal()
 
     def __init__(self, runner: TaskRunner, catalogue: Any, scan_tools: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -108,6 +113,7 @@ class CasesPage(QWidget):
         self._scan_tools = scan_tools
         self.service: Any = None
         self.delivery: Any = None
+        self.mail: Any = None
         self.printing: Any = None
         self.supplement_dialog: SupplementDialog | None = None
         self._select_after_load = ""
@@ -185,6 +191,8 @@ class CasesPage(QWidget):
         self.detail.discard_was_requested.connect(self._ask_discard)
         self.detail.supplement_was_requested.connect(self.ask_supplement)
         self.detail.print_was_requested.connect(self.print_document)
+        self.detail.mail_result_was_requested.connect(self.mail_result)
+        self.detail.waybill_print_was_requested.connect(self.print_waybill)
         for keys, kind in (("Ctrl+P", "receipt"), ("Ctrl+Shift+P", "notice")):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -219,6 +227,38 @@ class CasesPage(QWidget):
         self.delivery = desk
         if self.service is not None:
             self.statuses_changed()
+
+    def set_mail(self, desk: Any) -> None:
+        """The mail desk: the detail's legs and 寄出办理结果."""
+        self.mail = desk
+        if self.detail.data is not None and self.service is not None:
+            self.open_detail(self.detail.data.case.id)
+
+    def mail_result(self, case_id: str, item_code: str) -> None:
+        """寄出办理结果 (on the runner): a result leg under a number of the pool, then its waybill."""
+        data, desk = self.detail.data, self.mail
+        if desk is None or data is None or data.case.id != case_id:
+            return
+        receipt = data.case.receipt_no
+
+        def done(leg) -> None:
+            self.summary.set_live(self.tr("已登记寄出办理结果：邮件号 %1。请打印面单。").replace("%1", leg.tracking_no), "ok")
+            self.mail_did_change.emit()
+            self.open_detail(case_id)
+            self.print_waybill(leg.tracking_no)
+
+        (self._runner.op(lambda job: desk.mail_result(receipt, item_code))
+         .on_success(done)
+         .on_failure(lambda exc: self.summary.set_live(
+             exc.message if isinstance(exc, UserError) else self.tr("寄出办理结果出错，已记录到日志。"), "error"))
+         .run())
+
+    def print_waybill(self, waybill_no: str) -> None:
+        if self.printing is None or not self.printing.available or self.mail is None:
+            self.summary.set_live(self.tr("打印功能尚未就绪，请稍候再试。"), "warning")
+            return
+        desk = self.mail
+        self.printing.open_request(lambda: desk.waybill_request(waybill_no), self)
 
     def set_printing(self, launcher: Any) -> None:
         """The print launcher (``ui.printing.launcher.PrintLauncher``)."""
@@ -350,7 +390,7 @@ class CasesPage(QWidget):
             self.draft_open_was_requested.emit(r.id)
 
     def open_detail(self, case_id: str) -> None:
-        service, catalogue, desk = self.service, self._catalogue, self.delivery
+        service, catalogue, desk, mail = self.service, self._catalogue, self.delivery, self.mail
         printing = self.printing.service if self.printing is not None else None
 
         def read(job) -> CaseDetailData | None:
@@ -360,7 +400,10 @@ class CasesPage(QWidget):
             names = {i.code: catalogue.region_full_name(i.handling_region) for i in case.items}
             platform = desk.case_platform(case.receipt_no) if desk is not None and case.receipt_no else None
             prints = tuple(printing.history(case_id)) if printing is not None else ()
-            return CaseDetailData(case, service.events(case_id), names, platform, prints)
+            legs = None
+            if mail is not None and case.state == "collected":
+                legs = mail.case_mail(case, platform.item_statuses if platform is not None else {})
+            return CaseDetailData(case, service.events(case_id), names, platform, prints, legs)
 
         (self._runner.op(read).superseding(DETAIL_KEY)
          .on_success(self._show_detail)
