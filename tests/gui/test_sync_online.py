@@ -6,6 +6,7 @@ is needed, collected through the dialog and delivered to the platform."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -236,3 +237,24 @@ def test_a_supplement_is_announced_shown_collected_and_delivered(qtbot, start_gu
     assert reason and reason in detail.refusal_text.text()
     assert refused not in notifier.pending
     off_the_gui_thread(ctx)
+
+
+def test_the_pool_is_refilled_from_the_platform(qtbot, start_gui, online_context):
+    """Refilling as the clerk does it: the first pass after login fills an empty pool by itself, and
+    领取邮件号 on the 寄递 page asks for one more block (off the GUI thread); the status bar follows."""
+    ctx = online_context
+    gui = start_gui()
+    qtbot.waitUntil(lambda: gui.sync_page.login_dialog is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not gui.sync_worker.running, timeout=WAIT_MS)
+    login_through_dialog(qtbot, gui, "training-clerk")
+    qtbot.waitUntil(lambda: ctx.mail().pool_status().free == 50, timeout=WAIT_MS)  # the pass refilled
+    qtbot.waitUntil(lambda: gui.status_bar.pool_item.text() == "邮件号 50", timeout=WAIT_MS)
+    gui.window.show_page("parcels")
+    page = gui.mail_page
+    page.refill_button.click()
+    qtbot.waitUntil(lambda: gui.status_bar.pool_item.text() == "邮件号 100", timeout=WAIT_MS)
+    assert page.refill_button.isEnabled() and page.summary.kind != "error"
+    done = ctx.server.cli("parcels", "--json")
+    assert done.returncode == 0, done.stderr
+    [pool] = json.loads(done.stdout)["pools"]
+    assert (pool["terminal"], pool["allocated"], pool["used"]) == (4, 100, 0)
