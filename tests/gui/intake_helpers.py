@@ -110,3 +110,20 @@ def collected_case(service, name: str = "张三", id_number: str = ID_OK, phone:
 def ctrl_enter(qtbot, gui) -> None:
     target = QApplication.focusWidget() or gui.intake_page
     qtbot.keyClick(target, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def large_font_context(tmp_path):
+    """A context whose settings ask for large-font mode (适老化), its catalogue filled with the
+    sample guides; the caller closes it."""
+    import json
+
+    from counter_client.context import build_context
+    from tests.gui.conftest import fill_catalogue, sample_guides
+
+    data = tmp_path / "large"
+    (data / "config").mkdir(parents=True)
+    (data / "config" / "settings.json").write_text(
+        json.dumps({"version": 1, "values": {"ui.large_font": True}}), encoding="utf-8")
+    context = build_context(data)
+    fill_catalogue(context, sample_guides())
+    return context

@@ -18,6 +18,7 @@ from tests.gui.intake_helpers import (
     ID_OK,
     OTHER,
     collected_case,
+    large_font_context,
     service_at,
     show,
 )
@@ -25,6 +26,8 @@ from tests.gui.intake_helpers import (
 pytest_plugins = ("tests.gui.intake_fixtures",)  # make_gui, gui, fresh_keys
 
 pytestmark = pytest.mark.gui
+
+ITEMS = 6  # the 事项 column
 
 OTHER_ID = "110105194912310011"
 LAST_WEEK = dt.datetime.now().astimezone() - dt.timedelta(days=7)
@@ -171,3 +174,29 @@ def test_ten_thousand_cases_list_quickly(qtbot, gui, context):
     by_id = time.perf_counter() - started
     assert listed < 1.5 and by_id < 1.5, (build, listed, by_id)
     assert len(service.list(CaseFilter(state="draft", limit=20))) == 20
+
+
+def test_large_font_list_fits_a_1366_screen(qtbot, make_gui, tmp_path):
+    """适老化 at the commonest counter screen: every column of the case list is visible at once (no
+    sideways scrolling), 事项 keeps room for a few characters, and a day of this year is short."""
+    context = large_font_context(tmp_path)
+    try:
+        made = collected_case(context.intake(), "欧阳娜娜", ID_OK, "13800138000")
+        gui = make_gui(context)
+        gui.window.resize(1366, 768)
+        show(qtbot, gui, "cases")
+        page = gui.cases_page
+        page.refresh()
+        row = next(i for i, r in enumerate(page.model.rows) if r.receipt_no == made.receipt_no)
+        table = page.table
+        qtbot.waitUntil(lambda: table.viewport().width() > 0)
+        header = table.horizontalHeader()
+        assert header.length() <= table.viewport().width(), (header.length(), table.viewport().width())
+        assert header.sectionSize(ITEMS) >= table.fontMetrics().horizontalAdvance("中") * 4
+        day = page.model.data(page.model.index(row, 2))
+        assert day == dt.date.today().strftime("%m-%d")
+        assert page.model.data(page.model.index(row, 2), Qt.ItemDataRole.ToolTipRole) == dt.date.today().isoformat()
+        shown = header.sectionSize(0)
+        assert shown >= table.fontMetrics().horizontalAdvance(page.model.data(page.model.index(row, 0)))
+    finally:
+        context.close()

@@ -16,7 +16,7 @@ from counter_client.context import EPHEMERAL_TRAINING, build_context
 from counter_client.paths import user_dirs
 from counter_client.settings import Settings
 from tests.gui.conftest import fill_catalogue, sample_guides
-from tests.gui.intake_helpers import NATIONAL, show
+from tests.gui.intake_helpers import NATIONAL, large_font_context, show
 
 pytest_plugins = ("tests.gui.intake_fixtures",)  # make_gui, gui, fresh_keys
 
@@ -108,12 +108,7 @@ def test_training_without_keyring_shows_the_notice_once(qtbot, make_gui, tmp_pat
 def test_large_font_mode_grows_the_intake_page(qtbot, make_gui, context, tmp_path):
     normal = make_gui(context)
     normal_nav = normal.intake_page.step_nav.width()
-    data = tmp_path / "large"
-    (data / "config").mkdir(parents=True)
-    (data / "config" / "settings.json").write_text(
-        json.dumps({"version": 1, "values": {"ui.large_font": True}}), encoding="utf-8")
-    large_context = build_context(data)
-    fill_catalogue(large_context, sample_guides())
+    large_context = large_font_context(tmp_path)
     try:
         large = make_gui(large_context)
         show(qtbot, large)

@@ -3,6 +3,8 @@ the platform (the outbox state), the platform's latest status, items."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
@@ -17,7 +19,7 @@ from counter_client.domain.receipt import ReceiptError, format_grouped
 
 COLUMNS = ("收件编号", "状态", "日期", "申请人", "送达", "办理状态", "事项")
 ITEMS_COLUMN = len(COLUMNS) - 1
-DELIVERY_COLUMN, PLATFORM_COLUMN = 4, 5
+DAY_COLUMN, DELIVERY_COLUMN, PLATFORM_COLUMN = 2, 4, 5
 STATE_COLOURS = {"draft": QColor("#9a5b00"), "collected": QColor("#2e7d32"), "void": QColor("#8a96a3")}
 DELIVERY_COLOURS = {"acked": QColor("#2e7d32"), "rejected": QColor("#c62828"), "in_doubt": QColor("#9a5b00"),
                     "retry_wait": QColor("#9a5b00"), "held": QColor("#5b6675")}
@@ -42,11 +44,12 @@ def grouped(receipt_no: str) -> str:
 class CaseListModel(QAbstractTableModel):
     """Rows of ``CaseRow`` (read on the runner), displayed as plain text."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, today=dt.date.today):
         super().__init__(parent)
         self._rows: list = []
         self._cells: list[tuple[str, ...]] = []
         self._deliveries: dict = {}
+        self._today = today
 
     @property
     def rows(self) -> list:
@@ -58,9 +61,10 @@ class CaseListModel(QAbstractTableModel):
         self._rows = list(rows)
         self._deliveries = dict(deliveries or {})
         self._cells = []
+        year = str(self._today().year)
         for r in rows:
             d = self._deliveries.get(r.receipt_no)
-            self._cells.append((grouped(r.receipt_no), _tr(STATE_LABELS.get(r.state, r.state)), r.day,
+            self._cells.append((grouped(r.receipt_no), _tr(STATE_LABELS.get(r.state, r.state)), short_day(r.day, year),
                                 r.applicant or _tr("（未填）"), _delivery_text(d), _platform_text(d),
                                 "、".join(r.items) or _tr("（未选事项）")))
         self.endResetModel()
@@ -88,6 +92,8 @@ class CaseListModel(QAbstractTableModel):
             return self._cells[index.row()][index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == ITEMS_COLUMN:
             return self._cells[index.row()][ITEMS_COLUMN]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == DAY_COLUMN:
+            return self._rows[index.row()].day
         if role == Qt.ItemDataRole.ForegroundRole:
             if index.column() == 1:
                 return STATE_COLOURS.get(self._rows[index.row()].state)
@@ -104,6 +110,11 @@ class CaseListModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return _tr(COLUMNS[section])
         return None
+
+
+def short_day(day: str, year: str) -> str:
+    """``11-26`` for a day of this year (the list is about recent work), the whole date otherwise."""
+    return day[5:] if day.startswith(year + "-") else day
 
 
 def _delivery_text(d) -> str:

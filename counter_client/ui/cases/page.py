@@ -176,12 +176,7 @@ class CasesPage(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(0, em(self, 15))
-        self.table.setColumnWidth(1, em(self, 4))
-        self.table.setColumnWidth(2, em(self, 6.5))
-        self.table.setColumnWidth(3, em(self, 6))
-        self.table.setColumnWidth(4, em(self, 4.5))
-        self.table.setColumnWidth(5, em(self, 5.5))
+        self._fit_columns()
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._row_chosen(current.row()))
         self.table.activated.connect(lambda index: self._row_activated(index.row()))
 
@@ -207,6 +202,7 @@ class CasesPage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self._split_once = False  # the first layout gives the list 3/5 of the width
         layout.addWidget(self.splitter, 1)
         self.stack.addWidget(page)
         self.page = page
@@ -379,6 +375,25 @@ class CasesPage(QWidget):
             w.blockSignals(False)
 
     # -- detail -----------------------------------------------------------------------------------
+    def _fit_columns(self) -> None:
+        """Each column as wide as its widest usual text in this font (large-font mode included), so
+        that the list needs no sideways scrolling at 1366 px; 事项 takes what is left (tooltip: all)."""
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader().fontMetrics()
+        pad = em(self, 0.8)
+        samples = ("511324102-01-261126-0000-0", "已收件", "11-26", "欧阳娜娜", "待上传", "办结")
+        for column, sample in enumerate(samples):
+            title = self.model.headerData(column, Qt.Orientation.Horizontal)
+            self.table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
+                                                  header.horizontalAdvance(title)) + pad)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._split_once and self.splitter.width() > 0:
+            self._split_once = True
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
+
     def _row_chosen(self, row: int) -> None:
         r = self.model.row(row)
         if r is not None and (self.detail.data is None or self.detail.data.case.id != r.id):
