@@ -21,9 +21,9 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from counter_client.errors import AuthRequired, NetworkUnavailable, PlatformError
+from counter_client.errors import NetworkUnavailable, PlatformError
 from counter_client.platform_api import mail as mail_api
-from counter_client.platform_api.delivery import BadAnswer, DeliveryClient
+from counter_client.platform_api.delivery import DeliveryClient
 from counter_client.services import sync
 from counter_client.services.mail import MailPolicy, refill_pool
 from offline_cache.mail import Leg, MailStore, Parcel
@@ -37,7 +37,7 @@ REFUSED_CODES = ("waybill_used", "waybill_not_allocated", "conflict")
 
 def parcel_body(parcel: Parcel) -> bytes:
     """The PUT body of a parcel (canonical JSON, like a case's)."""
-    return sync._encode({
+    return sync.encode_body({
         "parcel_id": parcel.id, "waybill_no": parcel.waybill_no, "department_code": parcel.department_code,
         "created_at": parcel.created_at, "clerk": parcel.clerk,
         "cases": [{"receipt_no": c.receipt_no, "items": list(c.items),
@@ -47,7 +47,7 @@ def parcel_body(parcel: Parcel) -> bytes:
 
 def leg_body(leg: Leg) -> bytes:
     """The PUT body of a result this hall mails on under one of its numbers."""
-    return sync._encode({"tracking_no": leg.tracking_no, "receipt_no": leg.receipt_no, "item_code": leg.item_code,
+    return sync.encode_body({"tracking_no": leg.tracking_no, "receipt_no": leg.receipt_no, "item_code": leg.item_code,
                          "kind": leg.kind, "created_at": leg.created_at})
 
 
@@ -92,7 +92,7 @@ _KINDS = {"parcel": _parcel, "leg": _leg}
 
 def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem,
                  report: sync.SyncReport) -> None:
-    """One parcel or mail leg of the outbox (raises ``sync._Stop`` when the pass must end)."""
+    """One parcel or mail leg of the outbox (raises ``sync.Stop`` when the pass must end)."""
     found = _KINDS[item.kind](MailStore(engine.cases.store), item.key)
     if found is None:
         engine.outbox.mark_held(item.id, "寄递记录不存在")
@@ -116,26 +116,15 @@ def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxIt
         engine.outbox.mark_acked(item.id, put.ack)
         report.delivered += 1
         log.info("%s %s delivered (%s)", found.what, item.key, "new" if put.created else "replay")
-    except AuthRequired as exc:
-        engine.login.refused()
-        engine.outbox.mark_retry(item.id, 0, exc.message, exc.log or "", in_doubt=engine._state(item) == "in_doubt")
-        report.login_required, report.stopped = True, sync.LOGIN_AGAIN
-        raise sync._Stop from None
-    except NetworkUnavailable as exc:
-        engine._wait(item, report, getattr(exc, "retry_after", None), exc.message, exc.log or "",
-                     in_doubt=engine._doubtful(item))
-        report.stopped = exc.message
-        raise sync._Stop from None
-    except BadAnswer as exc:
-        engine._wait(item, report, None, exc.message, exc.log or "", in_doubt=engine._doubtful(item))
-    except PlatformError as exc:
-        if exc.status == 409 and exc.code == "cases_missing":
-            engine._wait(item, report, None, WAITING_FOR_CASES, exc.log or "")
-        elif exc.status == 409 and exc.code in REFUSED_CODES:
+    except (NetworkUnavailable, PlatformError) as exc:
+        status, code = getattr(exc, "status", None), getattr(exc, "code", "")
+        if status == 409 and code == "cases_missing":
+            engine.wait(item, report, None, WAITING_FOR_CASES, exc.log or "")
+        elif status == 409 and code in REFUSED_CODES:
             engine.outbox.mark_rejected(item.id, f"平台拒收寄递信息：{exc.message}", exc.log or "")
             report.rejected += 1
         else:
-            engine._platform_error(item, exc, report)
+            engine.failed(item, report, exc)
 
 
 def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport,

@@ -103,7 +103,7 @@ class SyncReport:
         return out
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """End the pass: the connection is gone or the token refused."""
 
 
@@ -152,7 +152,7 @@ def case_body(case: Case, blobs: BlobStore, clock_offset_s: float) -> bytes:
     }
     attachments = [{"sha256": sha, "size": blobs.size(sha), "material": m.name, "page": page}
                    for m in case.materials for page, sha in enumerate(m.scans, start=1)]
-    return _encode({"receipt_no": case.receipt_no, "payload": payload, "attachments": attachments,
+    return encode_body({"receipt_no": case.receipt_no, "payload": payload, "attachments": attachments,
                     "device_time": case.collected_at, "clock_offset_s": round(clock_offset_s, 3)})
 
 
@@ -160,7 +160,7 @@ def supplement_body(supplement: Supplement, blobs: BlobStore) -> bytes:
     materials = [{"name": m.name, "pages": m.pages} for m in supplement.materials]
     attachments = [{"sha256": sha, "size": blobs.size(sha), "material": m.name, "page": page}
                    for m in supplement.materials for page, sha in enumerate(m.scans, start=1)]
-    return _encode({"materials": materials, "attachments": attachments})
+    return encode_body({"materials": materials, "attachments": attachments})
 
 
 def _party(p) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def _party(p) -> dict[str, Any]:
             "address": p.address, "contact": p.contact, "relation": p.relation}
 
 
-def _encode(value: Any) -> bytes:
+def encode_body(value: Any) -> bytes:
     """Canonical JSON (keys sorted, no spaces, UTF-8): the platform hashes the same form."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")
@@ -266,7 +266,7 @@ class SyncEngine:
             progress(done, len(due), f"正在上传 {item.key}")
             try:
                 self._deliver(client, item, report, bodies.get(item.id))
-            except _Stop:
+            except Stop:
                 return
         progress(len(due), len(due), "")
 
@@ -316,20 +316,26 @@ class SyncEngine:
                 report.delivered += 1
                 log.info("%s %s delivered (%s)", item.kind, item.key, "new" if put.created else "replay")
                 return
-            self._wait(item, report, None, "平台仍缺少材料文件，稍后重试。", f"{item.key}: blobs still missing")
-        except AuthRequired as exc:  # refused before anything was done: in doubt only if it was before
+            self.wait(item, report, None, "平台仍缺少材料文件，稍后重试。", f"{item.key}: blobs still missing")
+        except (NetworkUnavailable, PlatformError) as exc:
+            self.failed(item, report, exc)
+
+    def failed(self, item: OutboxItem, report: SyncReport, exc: NetworkUnavailable | PlatformError) -> None:
+        """What a failed attempt leaves, the same for every kind of item (mail too): raises ``Stop``
+        when the pass must end (login refused, no connection)."""
+        if isinstance(exc, AuthRequired):  # refused before anything was done: in doubt only if it was before
             self.login.refused()
             self.outbox.mark_retry(item.id, 0, exc.message, exc.log or "", in_doubt=self._state(item) == "in_doubt")
             report.login_required, report.stopped = True, LOGIN_AGAIN
-            raise _Stop from None
-        except NetworkUnavailable as exc:  # no answer: if the record went out, it is in doubt
-            self._wait(item, report, getattr(exc, "retry_after", None), exc.message, exc.log or "",
-                       in_doubt=self._doubtful(item))
+            raise Stop from None
+        if isinstance(exc, NetworkUnavailable):  # no answer: if the record went out, it is in doubt
+            self.wait(item, report, getattr(exc, "retry_after", None), exc.message, exc.log or "",
+                      in_doubt=self._doubtful(item))
             report.stopped = exc.message
-            raise _Stop from None
-        except BadAnswer as exc:
-            self._wait(item, report, None, exc.message, exc.log or "", in_doubt=self._doubtful(item))
-        except PlatformError as exc:
+            raise Stop from None
+        if isinstance(exc, BadAnswer):
+            self.wait(item, report, None, exc.message, exc.log or "", in_doubt=self._doubtful(item))
+        else:
             self._platform_error(item, exc, report)
 
     def _settle_doubt(self, client: DeliveryClient, item: OutboxItem, report: SyncReport) -> bool:
@@ -431,7 +437,7 @@ class SyncEngine:
                 _skip(stream, offset)
                 while offset < length:
                     if self._cancelled():  # shutting down: the platform keeps what it has, resume later
-                        raise _Stop
+                        raise Stop
                     size = min(self.policy.chunk(), length - offset)
                     try:
                         new = client.patch_blob(sha, offset, length, _Window(stream, size), size)
@@ -478,11 +484,11 @@ class SyncEngine:
             self.outbox.mark_rejected(item.id, _rejection(exc), exc.log or "")
             report.rejected += 1
         elif status in (423, 429, 503) and exc.retry_after is not None:
-            self._wait(item, report, exc.retry_after, exc.message, exc.log or "")
+            self.wait(item, report, exc.retry_after, exc.message, exc.log or "")
         else:  # 5xx and the rest: the platform may have committed before failing
-            self._wait(item, report, None, exc.message, exc.log or "", in_doubt=self._doubtful(item))
+            self.wait(item, report, None, exc.message, exc.log or "", in_doubt=self._doubtful(item))
 
-    def _wait(self, item: OutboxItem, report: SyncReport, retry_after: float | None, message: str, detail: str,
+    def wait(self, item: OutboxItem, report: SyncReport, retry_after: float | None, message: str, detail: str,
               in_doubt: bool = False) -> None:
         current = self.outbox.by_id(item.id)
         attempts = current.attempts if current else item.attempts + 1
