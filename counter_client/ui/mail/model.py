@@ -75,6 +75,9 @@ class DepartmentModel(_MailModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if index.isValid() and role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
             return int(Qt.AlignmentFlag.AlignCenter)
+        if index.isValid() and role == Qt.ItemDataRole.ToolTipRole:  # the code column is hidden on the page
+            group = self._rows[index.row()]
+            return f"{group.department_name}（{group.department_code}）"
         return super().data(index, role)
 
 

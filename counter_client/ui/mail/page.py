@@ -216,8 +216,11 @@ class MailPage(QWidget):
         self.department_table = _table(QTableView(splitter))
         self.department_table.setObjectName("DepartmentTable")
         self.department_table.setModel(self.departments)
-        self.department_table.setColumnWidth(0, em(self, 12))
-        self.department_table.setColumnWidth(1, em(self, 6.5))
+        self.department_table.setColumnHidden(1, True)  # the code: in the tooltip and the group title
+        header = self.department_table.horizontalHeader()
+        header.setStretchLastSection(False)  # the name takes the width, the count only what it needs
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.department_table.selectionModel().currentRowChanged.connect(
             lambda current, _prev: self._department_chosen(current.row()))
 
@@ -234,7 +237,7 @@ class MailPage(QWidget):
         self.pending_table.setModel(self.pending)
         self.pending_table.row_was_toggled.connect(self.pending.toggle)
         self.pending_table.doubleClicked.connect(self._pending_opened)
-        for column, width in enumerate((17.5, 5, 9, 6.5)):
+        for column, width in enumerate((16, 4.5, 8.5, 6)):
             self.pending_table.setColumnWidth(column, em(self, width))
         side.addWidget(self.pending_table, 1)
         actions = QHBoxLayout()
@@ -260,7 +263,7 @@ class MailPage(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([em(self, 23.5), em(self, 60)])  # the departments' three columns fit
+        splitter.setSizes([em(self, 18), em(self, 60)])  # a long department name and its count fit
         return tab
 
     def _parcels_tab(self) -> QWidget:
