@@ -202,7 +202,7 @@ class MailStore:
             db.conn.executemany("INSERT OR IGNORE INTO waybill_pool (waybill_no, kind, request_id, allocated_at)"
                                 " VALUES (?, ?, ?, ?)", [(n.text, n.kind, request_id, allocated_at) for n in good])
             added = db.execute("SELECT count(*) FROM waybill_pool").fetchone()[0] - before
-            db.execute("UPDATE pool_request SET done_at = ?, received = ? WHERE request_id = ?",
+            db.execute("UPDATE pool_request SET done_at = ?, received = received + ? WHERE request_id = ?",
                        [self._clock(), added, request_id])
         return added, refused
 

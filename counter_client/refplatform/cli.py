@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="advance the simulated 办理地 now")
     simulate.add_argument("--data", type=Path, default=None)
     simulate.add_argument("--steps", type=int, default=1)
+    simulate.add_argument("--receipt", help="instead of random steps: move this case's item (with --item, --to)")
+    simulate.add_argument("--item", help="the item code (with --receipt)")
+    simulate.add_argument("--to", choices=["受理", "办结"], help="the status to reach (受理 is passed on the way to 办结)")
 
     generate = commands.add_parser("generate-catalogue", help="write a synthetic catalogue for load tests")
     generate.add_argument("--guides", type=int, required=True)
@@ -266,9 +269,11 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise ValueError("--steps must be at least 1")
+    if bool(args.receipt) != bool(args.to) or bool(args.item) != bool(args.receipt):
+        raise ValueError("--receipt, --item and --to go together")
     store = _loaded_store(args.data)
     try:
-        events = advance(store, args.steps)
+        events = _move(store, args.receipt, args.item, args.to) if args.receipt else advance(store, args.steps)
     finally:
         store.close()
     for event in events:
@@ -276,6 +281,21 @@ def _simulate(args: argparse.Namespace) -> int:
         print(f"{event['seq']}\t{event['receipt_no']}\t{event['item_code']}\t{event['status']}\t{extra}".rstrip())
     print(f"{len(events)} status change(s)")
     return 0
+
+
+def _move(store, receipt_no: str, item_code: str, target: str) -> list[dict]:
+    """The 办理地's steps for one item up to ``target`` (a trainer showing one case through)."""
+    from counter_client.refplatform import cases
+
+    events = []
+    for status in ("受理", "办结")[: ("受理", "办结").index(target) + 1]:
+        try:
+            events.append(cases.set_status(store, receipt_no, item_code, status))
+        except cases.StatusRefused:  # already there or past it
+            continue
+        except KeyError:
+            raise ValueError(f"no item {item_code} in case {receipt_no}") from None
+    return events
 
 
 def _import(path: Path, data: Path) -> ImportReport:

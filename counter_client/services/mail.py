@@ -29,7 +29,8 @@ from counter_client.platform_api import mail as mail_api
 from counter_client.platform_api.delivery import DeliveryClient
 from counter_client.services.catalogue import CatalogueService
 from offline_cache.cases import CaseStore
-from offline_cache.mail import Leg, MailStore, Parcel, ParcelCase, ParcelRefused, PoolState, SentMaterial
+from offline_cache.mail import RESULT, Leg, MailStore, Parcel, ParcelCase, ParcelRefused, PoolState, SentMaterial
+from offline_cache.statuses import DONE, Statuses
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +231,16 @@ class MailService:
         case = self.load(receipt_no)
         if item_code not in {i.code for i in case.items}:
             raise UserError(f"办件 {receipt_no} 中没有编码为 {item_code} 的事项。", "unknown item code")
-        if not case.delivery.address:
-            raise UserError(f"办件 {receipt_no} 没有登记邮寄地址，不能寄出办理结果。", "no delivery address")
+        if case.state != "collected":
+            raise UserError(f"办件 {receipt_no} {'已作废' if case.state == 'void' else '尚未收件'}，不能寄出办理结果。",
+                            f"mail result of a {case.state} case")
+        if case.delivery.method != "邮寄" or not case.delivery.address.strip():
+            raise UserError(f"办件 {receipt_no} 的送达方式不是邮寄或没有登记邮寄地址，不能寄出办理结果。",
+                            "delivery is not by mail")
+        status = Statuses(self.cases.store).item_statuses(case.receipt_no).get(item_code)
+        if status != DONE:  # 结果已寄出: the 办理地 mailed it itself
+            raise UserError(f"该事项尚未办结（办理地的最新状态：{status or '尚无'}），不能寄出办理结果。",
+                            f"mail result of an item in state {status!r}")
+        if any(leg.kind == RESULT and leg.item_code == item_code for leg in self.store.legs(case.receipt_no)):
+            raise UserError("该事项的办理结果已经寄出（见办件的寄递记录），不能重复寄出。", "result already mailed")
         return self.store.mail_result(case.id, case.receipt_no, item_code, self.clerk)

@@ -32,6 +32,8 @@ from offline_cache.outbox import OutboxItem
 log = logging.getLogger(__name__)
 
 WAITING_FOR_CASES = "包裹中的办件尚未全部送达平台，送达后自动发送包裹信息。"
+CASE_HELD = "办件 {receipt} 已暂停上传：恢复上传并送达后，寄递信息随之发送。"
+CASE_REJECTED = "办件 {receipt} 被平台退回，寄递信息无法报送平台；请联系平台运维核对该办件（邮件号已随包裹寄出）。"
 REFUSED_CODES = ("waybill_used", "waybill_not_allocated", "conflict")
 
 
@@ -98,11 +100,7 @@ def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxIt
         engine.outbox.mark_held(item.id, "寄递记录不存在")
         report.held += 1
         return
-    cases = [engine.outbox.item(r) for r in found.receipts]
-    unsent = [c for c in cases if c is None or c.state != "acked"]
-    if unsent and item.state != "in_doubt":
-        engine.outbox.mark_retry(item.id, 0, WAITING_FOR_CASES, f"{found.what} {item.key}: {len(unsent)} case(s) not acked")
-        report.waiting += 1
+    if item.state != "in_doubt" and not _cases_sent(engine, item, report, found):
         return
     try:
         if item.state == "in_doubt" and _settle_doubt(engine, client, item, report, found):
@@ -125,6 +123,25 @@ def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxIt
             report.rejected += 1
         else:
             engine.failed(item, report, exc)
+
+
+def _cases_sent(engine: sync.SyncEngine, item: OutboxItem, report: sync.SyncReport, found: _Mail) -> bool:
+    """Whether every case the item names is on the platform; if not, the item waits (with back-off)
+    for them, or is refused for good when one of them never will be (rejected by the platform)."""
+    states = {r: (engine.outbox.item(r).state if engine.outbox.item(r) else "") for r in found.receipts}
+    rejected = [r for r, state in states.items() if state == "rejected"]
+    if rejected:
+        engine.outbox.mark_rejected(item.id, CASE_REJECTED.format(receipt=rejected[0]),
+                                    f"{found.what} {item.key}: a case it names was rejected")
+        report.rejected += 1
+        return False
+    held = [r for r, state in states.items() if state == "held"]
+    unsent = [r for r, state in states.items() if state != "acked"]
+    if held:
+        engine.wait(item, report, None, CASE_HELD.format(receipt=held[0]), f"{found.what} {item.key}: a case is held")
+    elif unsent:
+        engine.wait(item, report, None, WAITING_FOR_CASES, f"{found.what} {item.key}: {len(unsent)} case(s) not acked")
+    return not unsent
 
 
 def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport,

@@ -419,8 +419,16 @@ class SyncEngine:
 
     def _upload_blobs(self, client: DeliveryClient, body: bytes, report: SyncReport) -> None:
         blobs = _attachments(body)
-        self._check_blobs(client, self._pass_blobs + blobs)
-        self._pass_blobs = []
+        shared, self._pass_blobs = self._pass_blobs, []
+        if shared:
+            try:
+                self._check_blobs(client, shared + blobs)
+            except PlatformError as exc:
+                if not _refusal_of_the_request(exc):
+                    raise  # network, 5xx, 429, login: the same for any request, this item meets it
+                # refused for what it asked (another case's blobs, perhaps): ask about this item's alone
+                log.warning("blob check for the pass refused (%s); checking %s alone", exc.log, body_key(body))
+        self._check_blobs(client, blobs)  # a no-op for the blobs the pass already knows
         for sha, size in blobs:
             held = self._blob_state[sha]
             if held >= size:
@@ -533,6 +541,18 @@ class SyncEngine:
 
 CONFLICT = "平台已有同一收件编号的办件，但内容与本机的不一致。已停止发送，请联系平台运维核对（不会重复提交）。"
 LOGIN_AGAIN = "平台登录已失效，请重新登录后再同步。待上传的办件保持不变。"
+
+
+def _refusal_of_the_request(exc: PlatformError) -> bool:
+    """A 4xx that refuses the request's content (not login, rate or lock: those are the same for any)."""
+    return (not isinstance(exc, (AuthRequired, BadAnswer)) and exc.status is not None
+            and 400 <= exc.status < 500 and exc.status not in (401, 408, 423, 429))
+
+
+def body_key(body: bytes) -> str:
+    """The receipt number (or supplement) a sealed body is for, for log lines."""
+    document = json.loads(body)
+    return str(document.get("receipt_no") or "supplement")
 
 
 def _attachments(body: bytes) -> list[tuple[str, int]]:

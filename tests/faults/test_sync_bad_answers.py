@@ -18,8 +18,10 @@ import pytest
 from tests.faults.fault_proxy import CAPTIVE_PORTAL_PAGE
 from tests.faults.sync_support import (
     KIB,
+    PROBLEM_JSON,
     is_chinese,
     make_rig,  # noqa: F401 - fixture
+    problem,
     shared_keyring,  # noqa: F401 - fixture
     shared_platform,  # noqa: F401 - fixture
 )
@@ -137,6 +139,18 @@ def test_a_check_of_the_wrong_shape_is_no_answer(make_rig):
     states = {key: item["state"] for key, item in rig.client.outbox().items()}
     assert report.waiting == 1 and sorted(states.values()) == ["acked", "retry_wait"], (report, states)
     assert set(rig.held()) == {key for key, state in states.items() if state == "acked"}
+    rig.finish()
+
+
+def test_a_refused_check_for_the_whole_pass_rejects_nobody(make_rig):
+    """The pass asks about every case's blobs at once; a 422 for that request says nothing about
+    the first item alone, so it asks about its own blobs and nothing is rejected."""
+    rig = make_rig(cases=2, sizes=SIZES)
+    rig.proxy.add_rule("POST", r"/blobs/check$", "status", status=422, content_type=PROBLEM_JSON, times=1,
+                       body=problem(422, "invalid", "请求内容有误。", errors=[]))
+    report = rig.sync()
+    assert report.rejected == 0 and report.delivered == 2 and report.remaining == 0, report
+    assert rig.proxy.count("POST", r"/blobs/check$") >= 2
     rig.finish()
 
 

@@ -213,6 +213,10 @@ def test_case_detail_lists_the_legs_and_mails_a_result_on(qtbot, gui, context, c
     gui.cases_page.statuses_changed()
     assert detail.mail_result_button.isVisibleTo(detail)
     detail.mail_result_button.click()
+    box = gui.cases_page.mail_result_box  # asked first: a number is taken for good
+    assert "不能退回" in box.text() and "孙七" in box.text()
+    assert context.mail().pool_status().free == 29  # nothing taken yet
+    next(b for b in box.buttons() if b.text() == "确认寄出").click()
     legs = context.mail().legs(case.receipt_no)
     assert [(leg.kind, leg.tracking_no) for leg in legs] == [("materials", numbers[0]), ("result", numbers[1])]
     dialog = gui.printing.dialog

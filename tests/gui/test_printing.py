@@ -204,6 +204,29 @@ def test_printing_goes_to_a_real_qprinter_off_the_gui_thread(qtbot, context, gui
     assert context.settings.get("print.printer.receipt") == LASER  # remembered for the next receipt
 
 
+def test_closing_while_the_preview_or_the_print_runs_is_safe(qtbot, context, gui, collected, tmp_path, pool_runner):
+    """Esc at once after 确认收件 (the receipt dialog opens by itself), or while printing: the dialog
+    hides, its job still reports to it, and it closes for good afterwards — no crash, and a print
+    that went through is in the history."""
+    printers = FilePrinters(tmp_path)
+    launcher = PrintLauncher(pool_runner, printers)
+    launcher.set_service(context.printing(), context.intake().load)
+    dialog = launcher.print_case("receipt", collected.id, gui.window)
+    assert dialog._busy  # the preview is being made on the pool
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: launcher.dialog is None, timeout=10_000)  # closed for good once the render was in
+
+    dialog = launcher.print_case("receipt", collected.id, gui.window)
+    qtbot.waitUntil(lambda: dialog.rendered is not None and not dialog._busy, timeout=10_000)
+    dialog.print_now()
+    dialog.reject()  # closed mid-job: the print stops between pages (a one-page slip may be through)
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: launcher.dialog is None, timeout=30_000)
+    [entry] = history(context, collected.id)
+    assert entry.outcome == "printed" or (entry.outcome == "failed" and "已取消" in entry.error), entry
+
+
 @pytest.mark.parametrize("size", ["100x150", "76x130", "100x180"])
 def test_labels_print_on_paper_of_their_own_size(qtbot, tmp_path, size):
     data = waybill_pdf(samples.waybill(), size)

@@ -90,6 +90,11 @@ def test_pool_parcel_sync_and_printouts(cli, tmp_path):  # noqa: F811
     assert sorted(p.name for p in out.iterdir()) == ["manifest.pdf", "receipt.pdf", "waybill.pdf"]  # no temp files
 
     # the result comes back to this hall and is mailed on to the applicant: a leg of its own
+    early = cli("parcel", "result", receipt, "--json")
+    assert early.returncode == 1 and "尚未办结" in early.stderr  # not before the 办理地 has finished
+    moved = cli.server.cli("simulate", "--receipt", receipt, "--item", item["code"], "--to", "办结")
+    assert moved.returncode == 0, moved.stderr
+    assert ok(cli("sync", "--json"))["statuses"] == 2
     leg = ok(cli("parcel", "result", receipt, "--json"))
     assert leg["receipt_no"] == receipt and parse_tracking(leg["tracking_no"]).text == leg["tracking_no"]
     result_label = out / "result.pdf"

@@ -11,7 +11,7 @@ import pytest
 
 from counter_client.errors import NetworkUnavailable
 from counter_client.platform_api.delivery import DeliveryClient
-from counter_client.services.mail_sync import WAITING_FOR_CASES
+from counter_client.services.mail_sync import CASE_HELD, CASE_REJECTED
 from offline_cache.outbox import Outbox
 from tests.integration.test_sync import collect, log_in, make_context  # noqa: F401  (the fixture)
 
@@ -82,7 +82,7 @@ def test_parcel_waits_for_its_case_then_goes_once(platform_server, make_context,
 
     first = ctx.sync_engine().run_once()
     waiting = outbox.item(parcel.id)
-    assert (waiting.state, waiting.last_error, first.delivered) == ("retry_wait", WAITING_FOR_CASES, 0)
+    assert (waiting.state, waiting.last_error, first.delivered) == ("retry_wait", CASE_HELD.format(receipt=receipt), 0)
     assert platform_parcels(server)["parcels"] == []
 
     outbox.retry_now(outbox.item(receipt).id)
@@ -93,6 +93,22 @@ def test_parcel_waits_for_its_case_then_goes_once(platform_server, make_context,
     [held] = platform_parcels(server)["parcels"]
     assert (held["parcel_id"], held["waybill_no"], held["terminal"]) == (parcel.id, parcel.waybill_no, 3)
     assert held["payload_hash"] == outbox.item(parcel.id).payload_hash
+
+
+def test_a_parcel_whose_case_is_rejected_is_refused_loudly_not_kept_waiting(platform_server, make_context, tmp_path):
+    server = platform_server()
+    ctx = make_context(server.url)
+    [receipt] = collect(ctx, tmp_path, pages=1)
+    log_in(ctx)
+    assert refill(ctx) == 50
+    department = ctx.intake().find_receipt(receipt).items[0].department_code
+    parcel = ctx.mail().create_parcel(department, [receipt]).parcel
+    outbox = Outbox(ctx.intake().cases.store)
+    outbox.mark_rejected(outbox.item(receipt).id, "平台退回", "test: the platform refused the case for good")
+    report = ctx.sync_engine().run_once()
+    refused = outbox.item(parcel.id)
+    assert (refused.state, refused.last_error, report.rejected) == ("rejected", CASE_REJECTED.format(receipt=receipt), 1)
+    assert platform_parcels(server)["parcels"] == []
 
 
 def test_lost_answers_are_settled_by_asking(platform_server, make_context, tmp_path):
@@ -160,14 +176,18 @@ def test_a_result_this_hall_mails_on_reaches_the_platform_once(platform_server, 
     assert refill(ctx) == 50
     mail = ctx.mail()
     item = ctx.intake().find_receipt(receipt).items[0].code
+    assert ctx.sync_engine().run_once().delivered == 1  # the case reaches the 办理地
+    moved = server.cli("simulate", "--receipt", receipt, "--item", item, "--to", "办结")
+    assert moved.returncode == 0, moved.stderr
+    assert ctx.sync_engine().run_once().statuses == 2  # 受理, 办结
     leg = mail.mail_result(receipt, item)
     outbox = Outbox(ctx.intake().cases.store)
     assert outbox.item(leg.tracking_no).kind == "leg" and mail.pool_status().free == 49
 
     engine = ctx.sync_engine()
     engine.make_client = lambda: ctx.connection._make(LostLegAnswer)
-    first = engine.run_once()  # the case goes, then the leg; its answer is lost
-    assert outbox.item(receipt).state == "acked" and outbox.item(leg.tracking_no).state == "in_doubt", first
+    first = engine.run_once()  # the leg goes; its answer is lost
+    assert outbox.item(leg.tracking_no).state == "in_doubt", first
 
     due_now(ctx)
     second = ctx.sync_engine().run_once()

@@ -17,6 +17,7 @@ from counter_client.errors import UserError
 from counter_client.services.mail import MailPolicy, MailService
 from offline_cache.cases import open_store
 from offline_cache.mail import MailStore, ParcelRefused, PoolEmpty
+from offline_cache.statuses import Event, Statuses
 from offline_cache.outbox import Outbox
 from offline_cache.statuses import Event, Statuses
 from tests.unit.test_intake import intake, ready  # noqa: F401  (the fixture)
@@ -203,9 +204,13 @@ def test_this_hall_mails_a_result_on_under_a_pool_number(intake, mail, tmp_path)
     case.delivery = Delivery(method="邮寄", address="四川省仪陇县马鞍镇人民路1号", recipient="张三", phone="13800138000")
     case = intake.confirm(case)
     fill(mail, s10(1), s10(2))
+    with pytest.raises(UserError) as early:  # the 办理地 has not finished: nothing to mail yet
+        mail.mail_result(case.receipt_no, "SB-440305")
+    assert "尚未办结" in early.value.message and mail.pool_status().free == 2
+    Statuses(intake.cases.store).apply([Event(1, case.receipt_no, "SB-440305", "办结", "2026-11-26T01:00:00Z")], 1)
     leg = mail.mail_result(case.receipt_no, "SB-440305")
     assert (leg.kind, leg.tracking_no, leg.source) == ("result", s10(1), "pool")
-    with pytest.raises(ParcelRefused):
+    with pytest.raises(UserError):  # once only
         mail.mail_result(case.receipt_no, "SB-440305")
     assert mail.pool_status().free == 1
     assert intake.events(case.id)[-1].action == "办理结果寄给申请人"

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -163,6 +164,7 @@ class CasesPage(QWidget):
         self.summary = FieldMessage(page)
         layout.addWidget(self.summary)
 
+        self.mail_result_box: QMessageBox | None = None  # the 寄出办理结果 question while it is open
         self.model = CaseListModel(self)
         self.table = QTableView(page)
         self.table.setObjectName("CaseTable")
@@ -231,7 +233,27 @@ class CasesPage(QWidget):
             self.open_detail(self.detail.data.case.id)
 
     def mail_result(self, case_id: str, item_code: str) -> None:
-        """寄出办理结果 (on the runner): a result leg under a number of the pool, then its waybill."""
+        """寄出办理结果: asked once (it takes a number of the pool for good), then on the runner a result
+        leg under that number, then its waybill."""
+        data = self.detail.data
+        if self.mail is None or data is None or data.case.id != case_id:
+            return
+        d = data.case.delivery
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("寄出办理结果"),
+                          self.tr("将从邮件号池取用一个邮件号，登记把办理结果寄给 %1（%2），然后打印面单。\n"
+                                  "邮件号一经取用不能退回。确认寄出？")
+                          .replace("%1", d.recipient or data.case.applicant.name).replace("%2", d.address),
+                          QMessageBox.StandardButton.NoButton, self)
+        confirm = box.addButton(self.tr("确认寄出"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("取消"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(confirm)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda button: self._mail_result_confirmed(case_id, item_code) if button is confirm else None)
+        self.mail_result_box = box
+        box.open()
+
+    def _mail_result_confirmed(self, case_id: str, item_code: str) -> None:
         data, desk = self.detail.data, self.mail
         if desk is None or data is None or data.case.id != case_id:
             return

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from counter_client.background.tasks import TaskRunner
-from counter_client.errors import UserError
+from counter_client.errors import Cancelled, UserError
 from counter_client.services.printing import (
     KIND_TITLES,
     OTHER,
@@ -90,6 +90,7 @@ class PrintDialog(QDialog):
         self.rendered: Rendered | None = None
         self._busy = False
         self._handle = None
+        self._closing = False  # closed while a job ran: hidden, and really closed when the job is over
 
         outer = QHBoxLayout(self)
         outer.setContentsMargins(12, 12, 12, 12)
@@ -197,6 +198,9 @@ class PrintDialog(QDialog):
          .run())
 
     def _show(self, rendered: Rendered) -> None:
+        if self._closing:
+            self._really_close()
+            return
         first = self.rendered is None
         self.rendered = rendered
         issue = rendered.issue
@@ -233,6 +237,9 @@ class PrintDialog(QDialog):
         self._buffer = buffer
 
     def _load_failed(self, exc: BaseException) -> None:
+        if self._closing:
+            self._really_close()
+            return
         message = exc.message if isinstance(exc, UserError) else self.tr("生成打印文件时出错，已记录到日志。")
         self._set_busy(False)
         self.message.set_live(message, "error")
@@ -320,23 +327,21 @@ class PrintDialog(QDialog):
                 outcome = engine.print_pdf(rendered.data, target, request.page_mm, copies=copies, title=request.title,
                                            progress=lambda done, total: job.progress(done, total, ""),
                                            cancelled=job.cancelled)
+            except Cancelled:  # the clerk closed the dialog: stopped between pages
+                service.failed(rendered, name, "已取消（打印中关闭了打印窗口，可能已打印出部分页）", copies, reason)
+                raise
             except UserError as exc:
                 service.failed(rendered, name, exc.message, copies, reason)
                 raise
             except Exception:
                 service.failed(rendered, name, "打印出错（程序错误，已记录到日志）", copies, reason)
                 raise
-            entry = service.printed(rendered, name, copies, reason)
-            try:
-                service.remember_printer(request.kind, name)
-            except (OSError, ValueError) as exc:  # the print happened; only the memory of the choice is lost
-                log.warning("could not remember the printer: %s", type(exc).__name__)
-            return outcome, entry
+            return outcome, service.printed(rendered, name, copies, reason)
 
         self._set_busy(True, self.tr("正在打印…"))
         self._handle = (self._runner.op(work)
                         .with_progress(self.tr("正在打印%1…").replace("%1", KIND_TITLES.get(request.kind, "")))
-                        .on_success(lambda result: self._done(result[1], self.tr("已发送到打印机。")))
+                        .on_success(lambda result: self._printed(result[1], request.kind, name))
                         .on_failure(self._failed)
                         .on_finished(self._finished)
                         .run())
@@ -361,18 +366,35 @@ class PrintDialog(QDialog):
          .on_finished(self._finished)
          .run())
 
+    def _printed(self, entry, kind: str, name: str) -> None:
+        """On the GUI thread, where the shared settings live: remember the printer for this kind."""
+        try:
+            self._service.remember_printer(kind, name)
+        except (OSError, ValueError) as exc:  # the print happened; only the memory of the choice is lost
+            log.warning("could not remember the printer: %s", type(exc).__name__)
+        self._done(entry, self.tr("已发送到打印机。"))
+
     def _done(self, entry, text: str) -> None:
+        self.print_did_finish.emit(entry)  # also when the clerk closed the dialog meanwhile: the history follows
+        if self._closing:
+            self._really_close()
+            return
         self.message.set_live(text, "ok")
-        self.print_did_finish.emit(entry)
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
+        if self._closing:
+            self._really_close()
+            return
         message = exc.message if isinstance(exc, UserError) else self.tr("打印出错，已记录到日志。文件没有丢失：可重试或“保存为 PDF”。")
         self.message.set_live(message, "error")
         self.print_did_fail.emit(message)
 
     def _finished(self) -> None:
         self._handle = None
+        if self._closing:
+            self._really_close()
+            return
         self._set_busy(False)
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
@@ -385,6 +407,22 @@ class PrintDialog(QDialog):
             self.message.set_live(text, "hint")
 
     def _close(self) -> None:
+        self.reject()
+
+    def reject(self) -> None:
+        """关闭, Esc, the window's close button, or the launcher opening another document. While a
+        preview, print or save runs the dialog only hides (a print is cancelled between pages): its
+        job still reports to it, and it closes for good when the job is over."""
+        if not self._busy:
+            super().reject()
+            return
         if self._handle is not None:
             self._handle.cancel()
-        self.reject()
+        self._closing = True
+        self.hide()
+
+    def _really_close(self) -> None:
+        if self._closing:
+            self._closing = False
+            self._busy = False
+            super().reject()
