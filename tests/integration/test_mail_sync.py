@@ -68,15 +68,19 @@ def refill(ctx) -> int:
         client.close()
 
 
-def test_parcel_waits_for_its_case_then_goes_once(platform_server, make_context, tmp_path):
+def one_case_in_a_parcel(platform_server, make_context, tmp_path):
+    """A logged-in client with a full pool and one collected case packed in a parcel (not yet synced)."""
     server = platform_server()
     ctx = make_context(server.url)
     [receipt] = collect(ctx, tmp_path, pages=1)
     log_in(ctx)
     assert refill(ctx) == 50
-    mail = ctx.mail()
     department = ctx.intake().find_receipt(receipt).items[0].department_code
-    parcel = mail.create_parcel(department, [receipt]).parcel
+    return server, ctx, receipt, ctx.mail().create_parcel(department, [receipt]).parcel
+
+
+def test_parcel_waits_for_its_case_then_goes_once(platform_server, make_context, tmp_path):
+    server, ctx, receipt, parcel = one_case_in_a_parcel(platform_server, make_context, tmp_path)
     outbox = Outbox(ctx.intake().cases.store)
     outbox.hold(outbox.item(receipt).id, "审核员")  # the case is put aside: the parcel must not go
 
@@ -96,13 +100,7 @@ def test_parcel_waits_for_its_case_then_goes_once(platform_server, make_context,
 
 
 def test_a_parcel_whose_case_is_rejected_is_refused_loudly_not_kept_waiting(platform_server, make_context, tmp_path):
-    server = platform_server()
-    ctx = make_context(server.url)
-    [receipt] = collect(ctx, tmp_path, pages=1)
-    log_in(ctx)
-    assert refill(ctx) == 50
-    department = ctx.intake().find_receipt(receipt).items[0].department_code
-    parcel = ctx.mail().create_parcel(department, [receipt]).parcel
+    server, ctx, receipt, parcel = one_case_in_a_parcel(platform_server, make_context, tmp_path)
     outbox = Outbox(ctx.intake().cases.store)
     outbox.mark_rejected(outbox.item(receipt).id, "平台退回", "test: the platform refused the case for good")
     report = ctx.sync_engine().run_once()
