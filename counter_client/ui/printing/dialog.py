@@ -63,6 +63,16 @@ def safe_file_name(title: str) -> str:
     return "".join("_" if ch in '\\/:*?"<>|' else ch for ch in title).strip() or "document"
 
 
+def list_printers(printers: Callable[[], list[str]], engine: Any) -> tuple[list[str], str]:
+    """The printers and the system's default, asked on the runner (the spooler may be slow to answer;
+    a broken print system leaves only "保存为 PDF")."""
+    try:
+        return list(printers()), engine.default_printer()
+    except Exception:  # noqa: BLE001 - a broken print system must not stop saving a PDF
+        log.exception("could not list printers")
+        return [], ""
+
+
 class PrintDialog(QDialog):
     """打印: preview, printer, copies, reprint reason.
 
@@ -169,7 +179,8 @@ class PrintDialog(QDialog):
         shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         shortcut.activated.connect(self.save_as_pdf)
 
-        self._fill_printers()
+        self._default_printer = ""
+        self._fill_printers([])  # the printers come with the preview: asking the spooler may take a while
         self._set_busy(True, self.tr("正在生成预览…"))
         self.load()
 
@@ -178,12 +189,14 @@ class PrintDialog(QDialog):
         """Make the request, decide original or 副本 and render the preview (on the runner)."""
         service, make = self._service, self._make_request
 
+        printers, engine = self._printers, self._engine
+
         def work(job):
             issue = service.prepare(make())
-            return service.render(issue)
+            return service.render(issue), list_printers(printers, engine)
 
         (self._runner.op(work).superseding(RENDER_KEY)
-         .on_success(self._show)
+         .on_success(self._loaded)
          .on_failure(self._load_failed)
          .run())
 
@@ -196,6 +209,13 @@ class PrintDialog(QDialog):
          .on_success(self._show)
          .on_failure(self._load_failed)
          .run())
+
+    def _loaded(self, result) -> None:
+        rendered, (names, default) = result
+        if not self._closing:
+            self._fill_printers(names)
+            self._default_printer = default
+        self._show(rendered)
 
     def _show(self, rendered: Rendered) -> None:
         if self._closing:
@@ -248,14 +268,9 @@ class PrintDialog(QDialog):
                 button.setEnabled(False)
 
     # -- printers ---------------------------------------------------------------------------------
-    def _fill_printers(self) -> None:
+    def _fill_printers(self, names: list[str]) -> None:
         self.printer.blockSignals(True)
         self.printer.clear()
-        try:
-            names = list(self._printers())
-        except Exception:  # noqa: BLE001 - a broken print system must not stop saving a PDF
-            log.exception("could not list printers")
-            names = []
         for name in names:
             self.printer.addItem(name, name)
         self.printer.addItem(self.tr("保存为 PDF"), PDF_CHOICE)
@@ -269,7 +284,7 @@ class PrintDialog(QDialog):
         if remembered and remembered in names:
             choice = remembered
         else:
-            default = self._engine.default_printer()
+            default = self._default_printer
             choice = default if default and default in names else names[0]  # the first printer, or PDF
             if remembered:
                 hint = self.tr("上次用的打印机“%1”现在不可用。").replace("%1", remembered)
