@@ -6,6 +6,10 @@ its key (the receipt number, the notice's key, the waybill number, the parcel id
 successful issue of a document is the original (``copy_no`` 1); each later one is a 副本 with a
 reason. A failed attempt (the printer vanished, the file could not be written) is kept with
 ``copy_no`` 0 and its error, and never counts as an issue, so the next try is still the original.
+An issue is written down *before* it happens (``begin``: outcome ``pending``, checked in the same
+transaction against the copy number the preview showed) and settled after (``finish``): a power
+cut between the spool and the log leaves a ``pending`` row that counts as issued, and two windows
+printing the same document at once cannot both print an unmarked original.
 
 The log lives in the cases file (its migration, ``m007_print_log``, is registered by
 ``cases.py`` after the mail tables). The clerk's free-text reason may name a person, so it is
@@ -19,12 +23,20 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from counter_client.domain.errors import UserError
+
 from .crypto import Cipher, field_context
 from .db import Store
 
-PRINTED, SAVED, FAILED = "printed", "saved", "failed"
-OUTCOMES = (PRINTED, SAVED, FAILED)
-ISSUED = (PRINTED, SAVED)  # what puts a document in someone's hands
+PRINTED, SAVED, FAILED, PENDING = "printed", "saved", "failed", "pending"
+OUTCOMES = (PRINTED, SAVED, FAILED, PENDING)
+# what (may have) put a document in someone's hands: a ``pending`` row is written before the printer
+# or the file is written and settled after, so an issue cut short by a crash still counts
+ISSUED = (PRINTED, SAVED, PENDING)
+
+
+class IssuedMeanwhile(UserError):
+    """The document was issued by someone else between the preview and the print."""
 
 
 def migrate(migrations: sqlite_utils.Migrations) -> None:
@@ -88,10 +100,31 @@ class PrintLog:
                 db.conn.execute("UPDATE print_log SET reason = ? WHERE id = ?", [self._seal(row_id, entry.reason), row_id])
         return PrintEntry(**{**entry.__dict__, "id": row_id})
 
+    def begin(self, entry: PrintEntry) -> PrintEntry:
+        """Write down an issue about to happen (``pending``), if the document was issued exactly
+        ``entry.copy_no - 1`` times so far; else ``IssuedMeanwhile`` and nothing is written."""
+        with self.store.write() as db:
+            before = db.execute("SELECT count(*) FROM print_log WHERE kind = ? AND doc_key = ? AND outcome IN (?, ?, ?)",
+                                [entry.kind, entry.doc_key, *ISSUED]).fetchone()[0]
+            if before != entry.copy_no - 1:
+                raise IssuedMeanwhile("这份文书刚刚已由本机打印或保存过。请关闭后重新打开打印窗口（将作为副本打印）。",
+                                      f"{entry.kind} issued {before} time(s), the preview said {entry.copy_no - 1}")
+        return self.record(PrintEntry(**{**entry.__dict__, "outcome": PENDING}))
+
+    def finish(self, entry: PrintEntry, outcome: str, error: str = "") -> PrintEntry:
+        """Settle a ``pending`` issue: printed, saved, or failed (a failure gives its number back)."""
+        if outcome not in (PRINTED, SAVED, FAILED):
+            raise ValueError(f"cannot finish with {outcome!r}")
+        copy_no = 0 if outcome == FAILED else entry.copy_no
+        with self.store.write() as db:
+            db.execute("UPDATE print_log SET outcome = ?, copy_no = ?, error = ? WHERE id = ? AND outcome = ?",
+                       [outcome, copy_no, error, entry.id, PENDING])
+        return PrintEntry(**{**entry.__dict__, "outcome": outcome, "copy_no": copy_no, "error": error})
+
     def issued(self, kind: str, doc_key: str) -> int:
         """How many times the document was printed or saved (failed attempts do not count)."""
         return self.store.db.execute(
-            "SELECT count(*) FROM print_log WHERE kind = ? AND doc_key = ? AND outcome IN (?, ?)",
+            "SELECT count(*) FROM print_log WHERE kind = ? AND doc_key = ? AND outcome IN (?, ?, ?)",
             [kind, doc_key, *ISSUED]).fetchone()[0]
 
     def for_document(self, kind: str, doc_key: str) -> list[PrintEntry]:

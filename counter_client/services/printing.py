@@ -39,7 +39,7 @@ from counter_client.domain.case import Case
 from counter_client.domain.receipt import format_grouped
 from counter_client.errors import UserError
 from counter_client.settings import Settings
-from offline_cache.printlog import FAILED, PRINTED, SAVED, PrintEntry, PrintLog
+from offline_cache.printlog import FAILED, PENDING, PRINTED, SAVED, PrintEntry, PrintLog
 
 log = logging.getLogger(__name__)
 
@@ -284,33 +284,34 @@ class PrintService:
         data = issue.request.render(CopyMarks(issue.reprint, note, moment))
         return Rendered(issue, data, reason_code if issue.reprint else "", moment)
 
-    def record(self, rendered: Rendered, outcome: str, target: str, *, copies: int = 1, reason: str = "",
-               error: str = "") -> PrintEntry:
-        """Write down what became of ``rendered``: printed, saved as a file, or failed."""
+    def begin(self, rendered: Rendered, target: str, *, copies: int = 1, reason: str = "") -> PrintEntry:
+        """Write the issue down before the printer or the file gets it (outcome ``pending``): refused
+        (``IssuedMeanwhile``) when the document was issued since the preview was made."""
         issue = rendered.issue
-        if outcome != FAILED:
-            check_reason(issue, rendered.reason_code, reason)
-        entry = PrintEntry(kind=issue.request.kind, doc_key=issue.request.key,
-                           copy_no=0 if outcome == FAILED else issue.copy_no,
-                           at=self._now().isoformat(timespec="seconds"), clerk=self.clerk, outcome=outcome,
+        check_reason(issue, rendered.reason_code, reason)
+        entry = PrintEntry(kind=issue.request.kind, doc_key=issue.request.key, copy_no=issue.copy_no,
+                           at=self._now().isoformat(timespec="seconds"), clerk=self.clerk, outcome=PENDING,
                            target=target, copies=max(1, int(copies)), case_id=issue.request.case_id,
-                           reason_code=rendered.reason_code, reason=reason.strip() if issue.reprint else "",
-                           error=error)
-        entry = self.log.record(entry)
-        log.info("print log: %s copy %d %s (%s, %d copies)%s", entry.kind, issue.copy_no, outcome,
-                 "pdf file" if target == PDF_TARGET else "printer", entry.copies,
+                           reason_code=rendered.reason_code, reason=reason.strip() if issue.reprint else "")
+        return self.log.begin(entry)
+
+    def finish(self, pending: PrintEntry, outcome: str, error: str = "") -> PrintEntry:
+        """What became of an issue begun: printed, saved as a file, or failed (the number is given back)."""
+        entry = self.log.finish(pending, outcome, error)
+        log.info("print log: %s copy %d %s (%s, %d copies)%s", entry.kind, pending.copy_no, outcome,
+                 "pdf file" if entry.target == PDF_TARGET else "printer", entry.copies,
                  f" reason={entry.reason_code}" if entry.reason_code else "")
         return entry
 
     def save(self, rendered: Rendered, path: str | Path, reason: str = "") -> tuple[Path, PrintEntry]:
         """Save the PDF to ``path`` (atomically) and log it as issued; a failure is logged too."""
-        check_reason(rendered.issue, rendered.reason_code, reason)
+        pending = self.begin(rendered, PDF_TARGET, reason=reason)
         try:
             written = save_pdf(path, rendered.data)
         except UserError as exc:
-            self.record(rendered, FAILED, PDF_TARGET, reason=reason, error=exc.message)
+            self.finish(pending, FAILED, exc.message)
             raise
-        return written, self.record(rendered, SAVED, PDF_TARGET, reason=reason)
+        return written, self.finish(pending, SAVED)
 
     def issue_to_file(self, request: DocumentRequest, path: str | Path, reason_code: str = "",
                       reason: str = "") -> tuple[Path, PrintEntry]:
@@ -320,10 +321,17 @@ class PrintService:
         return self.save(self.render(issue, reason_code), path, reason)
 
     def printed(self, rendered: Rendered, printer: str, copies: int = 1, reason: str = "") -> PrintEntry:
-        return self.record(rendered, PRINTED, printer, copies=copies, reason=reason)
+        """Begin and settle at once (a print already out, e.g. reported by another program)."""
+        return self.finish(self.begin(rendered, printer, copies=copies, reason=reason), PRINTED)
 
     def failed(self, rendered: Rendered, target: str, error: str, copies: int = 1, reason: str = "") -> PrintEntry:
-        return self.record(rendered, FAILED, target, copies=copies, reason=reason, error=error)
+        """An attempt that failed before anything was begun (logged, never counted)."""
+        issue = rendered.issue
+        return self.log.record(PrintEntry(kind=issue.request.kind, doc_key=issue.request.key, copy_no=0,
+                                          at=self._now().isoformat(timespec="seconds"), clerk=self.clerk,
+                                          outcome=FAILED, target=target, copies=max(1, int(copies)),
+                                          case_id=issue.request.case_id, reason_code=rendered.reason_code,
+                                          reason=reason.strip() if issue.reprint else "", error=error))
 
     def history(self, case_id: str) -> list[PrintEntry]:
         return self.log.for_case(case_id)
@@ -339,5 +347,5 @@ def notice_key(case: Case) -> str:
 
 
 __all__ = ["A4_MM", "A5_MM", "CopyMarks", "DocumentRequest", "Issue", "KINDS", "KIND_TITLES", "PDF_TARGET",
-           "PRINTED", "PrintService", "REPRINT_REASONS", "Rendered", "SAVED", "FAILED", "document_request",
+           "PENDING", "PRINTED", "PrintService", "REPRINT_REASONS", "Rendered", "SAVED", "FAILED", "document_request",
            "notice_key", "save_pdf"]

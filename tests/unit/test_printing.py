@@ -207,3 +207,26 @@ def test_log_lines_name_no_person(service, collected, caplog):
     assert "receipt copy 1 printed" in text and "receipt copy 2 printed" in text
     for secret in ("张三", ID_OK, collected.applicant.phone):
         assert secret not in text
+
+
+def test_an_issue_is_written_down_before_it_happens(service, collected):
+    """Two windows previewing the same receipt as the original: the second to print is refused
+    (it would be a second unmarked original); an issue cut short by a crash still counts."""
+    from offline_cache.printlog import IssuedMeanwhile
+
+    here = service.render(service.prepare(service.receipt_request(collected)))
+    there = service.render(service.prepare(service.receipt_request(collected)))
+    assert here.issue.copy_no == there.issue.copy_no == 1
+    pending = service.begin(here, "柜台激光打印机")  # the printer has it; the answer is not in yet
+    assert pending.outcome == "pending"
+    with pytest.raises(IssuedMeanwhile) as info:
+        service.begin(there, "另一台打印机")
+    assert "副本" in info.value.message
+    # the process dies here: the pending row stays, counted as issued
+    after = service.prepare(service.receipt_request(collected))
+    assert after.copy_no == 2 and after.previous[0].outcome == "pending"
+    done = service.finish(pending, "printed")  # (had it lived)
+    assert (done.outcome, done.copy_no) == ("printed", 1)
+    failed = service.finish(service.begin(service.render(after, "unclear"), "A4"), "failed", "卡纸")
+    assert (failed.outcome, failed.copy_no) == ("failed", 0)  # a failure gives its number back
+    assert service.prepare(service.receipt_request(collected)).copy_no == 2

@@ -160,6 +160,8 @@ def print_lines(entries) -> list[str]:
             continue
         which = _tr("原件") if e.copy_no == 1 else _tr("副本（第 %1 份）").replace("%1", str(e.copy_no))
         where = _tr("保存为 PDF") if e.outcome == "saved" else _tr("打印到 %1").replace("%1", e.target)
+        if e.outcome == "pending":  # cut short (power, crash) before the result was written: counted as issued
+            where += _tr("（中断，可能已打出）")
         if e.copies > 1:
             where += _tr(" × %1 份").replace("%1", str(e.copies))
         line = f"{when}<b>{_e(title)}</b> {_e(which)}，{_e(where)}"

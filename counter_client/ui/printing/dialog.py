@@ -42,8 +42,10 @@ from PySide6.QtWidgets import (
 from counter_client.background.tasks import TaskRunner
 from counter_client.errors import Cancelled, UserError
 from counter_client.services.printing import (
+    FAILED,
     KIND_TITLES,
     OTHER,
+    PRINTED,
     REPRINT_REASONS,
     DocumentRequest,
     Rendered,
@@ -338,20 +340,21 @@ class PrintDialog(QDialog):
 
         def work(job):
             target = engine.PrintTarget(printer=name)
+            pending = service.begin(rendered, name, copies=copies, reason=reason)  # written down first
             try:
                 outcome = engine.print_pdf(rendered.data, target, request.page_mm, copies=copies, title=request.title,
                                            progress=lambda done, total: job.progress(done, total, ""),
                                            cancelled=job.cancelled)
             except Cancelled:  # the clerk closed the dialog: stopped between pages
-                service.failed(rendered, name, "已取消（打印中关闭了打印窗口，可能已打印出部分页）", copies, reason)
+                service.finish(pending, FAILED, "已取消（打印中关闭了打印窗口，可能已打印出部分页）")
                 raise
             except UserError as exc:
-                service.failed(rendered, name, exc.message, copies, reason)
+                service.finish(pending, FAILED, exc.message)
                 raise
             except Exception:
-                service.failed(rendered, name, "打印出错（程序错误，已记录到日志）", copies, reason)
+                service.finish(pending, FAILED, "打印出错（程序错误，已记录到日志）")
                 raise
-            return outcome, service.printed(rendered, name, copies, reason)
+            return outcome, service.finish(pending, PRINTED)
 
         self._set_busy(True, self.tr("正在打印…"))
         self._handle = (self._runner.op(work)
