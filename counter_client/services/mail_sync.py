@@ -103,7 +103,7 @@ def deliver_mail(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxIt
     if item.state != "in_doubt" and not _cases_sent(engine, item, report, found):
         return
     try:
-        if item.state == "in_doubt" and _settle_doubt(engine, client, item, report, found):
+        if item.state == "in_doubt" and engine.settle(item, report, found.held(client, item.key)):
             return
         body = engine.outbox.body(item.id, item.key)
         if body is None:
@@ -142,25 +142,6 @@ def _cases_sent(engine: sync.SyncEngine, item: OutboxItem, report: sync.SyncRepo
     elif unsent:
         engine.wait(item, report, None, WAITING_FOR_CASES, f"{found.what} {item.key}: {len(unsent)} case(s) not acked")
     return not unsent
-
-
-def _settle_doubt(engine: sync.SyncEngine, client: DeliveryClient, item: OutboxItem, report: sync.SyncReport,
-                  found: _Mail) -> bool:
-    held = found.held(client, item.key)
-    if held is None:
-        log.info("%s %s was in doubt: the platform does not hold it; sending", found.what, item.key)
-        return False
-    payload_hash, accepted_at = held
-    if item.payload_hash and payload_hash != item.payload_hash:
-        engine.outbox.mark_rejected(item.id, sync.CONFLICT, f"{found.what} {item.key}: platform holds another body")
-        report.rejected += 1
-        return True
-    engine.outbox.mark_acked(item.id, {"key": item.key, "payload_hash": payload_hash, "accepted_at": accepted_at,
-                                       "confirmed": True})
-    report.delivered += 1
-    report.confirmed += 1
-    log.info("%s %s was in doubt: the platform holds it; acknowledged", found.what, item.key)
-    return True
 
 
 def after_pass(engine: sync.SyncEngine, client: DeliveryClient, report: sync.SyncReport,

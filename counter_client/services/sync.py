@@ -340,22 +340,31 @@ class SyncEngine:
 
     def _settle_doubt(self, client: DeliveryClient, item: OutboxItem, report: SyncReport) -> bool:
         """Ask before resending (rule 2). True when the platform's answer settled the item."""
-        record = client.get_case(self._receipt_of(item))
+        receipt = self._receipt_of(item)
+        record = client.get_case(receipt)
         if item.kind == "case":
-            held = (record.payload_hash, {"accepted_at": record.accepted_at}) if record else None
+            held = (record.payload_hash, record.accepted_at) if record else None
         else:
             match = [s for s in (record.supplements if record else []) if s.supplement_id == item.key]
-            held = (match[0].payload_hash, {"accepted_at": match[0].accepted_at}) if match else None
+            held = (match[0].payload_hash, match[0].accepted_at) if match else None
+        return self.settle(item, report, held, {"receipt_no": receipt})
+
+    def settle(self, item: OutboxItem, report: SyncReport, held: tuple[str, str] | None,
+               ack: dict[str, Any] | None = None) -> bool:
+        """An in-doubt item after asking the platform: ``held`` is what it holds under the item's key
+        (payload hash, accepted at) or ``None``. Same body: acknowledged; another: rejected loudly;
+        nothing: False (send it). Used for every kind of item."""
         if held is None:
             log.info("%s %s was in doubt: the platform does not hold it; sending", item.kind, item.key)
             return False
-        if item.payload_hash and held[0] != item.payload_hash:
-            self.outbox.mark_rejected(item.id, CONFLICT, f"{item.key}: platform holds hash {held[0][:16]}, "
-                                                         f"ours {item.payload_hash[:16]}")
+        payload_hash, accepted_at = held
+        if item.payload_hash and payload_hash != item.payload_hash:
+            self.outbox.mark_rejected(item.id, CONFLICT, f"{item.kind} {item.key}: platform holds hash "
+                                                         f"{payload_hash[:16]}, ours {item.payload_hash[:16]}")
             report.rejected += 1
             return True
-        ack = {"receipt_no": self._receipt_of(item), "payload_hash": held[0], **held[1], "confirmed": True}
-        self.outbox.mark_acked(item.id, ack)
+        self.outbox.mark_acked(item.id, {**(ack or {"key": item.key}), "payload_hash": payload_hash,
+                                         "accepted_at": accepted_at, "confirmed": True})
         report.delivered += 1
         report.confirmed += 1
         log.info("%s %s was in doubt: the platform holds it; acknowledged", item.kind, item.key)
