@@ -28,8 +28,6 @@ import errno
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +36,7 @@ from typing import Any, Callable
 from counter_client.domain.case import Case
 from counter_client.domain.receipt import format_grouped
 from counter_client.errors import UserError
-from counter_client.settings import Settings
+from counter_client.settings import Settings, atomic_write_bytes
 from offline_cache.printlog import FAILED, PENDING, PRINTED, SAVED, PrintEntry, PrintLog
 
 log = logging.getLogger(__name__)
@@ -141,29 +139,19 @@ def check_reason(issue: Issue, reason_code: str, reason: str) -> None:
 
 
 def save_pdf(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that a crash leaves no half-written file (temporary file in
-    the same folder, fsync, rename). Errors become a Chinese message."""
+    """Write ``data`` to ``path`` so that a crash leaves no half-written file
+    (``settings.atomic_write_bytes``), into a folder that exists (a folder is never made here: the
+    clerk chose it). Errors become a Chinese message."""
     target = Path(path)
     if target.suffix.lower() != ".pdf":
         target = target.with_name(target.name + ".pdf")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
+        if not target.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
+        atomic_write_bytes(target, data)
     except OSError as exc:
         raise UserError(f"PDF 文件没有保存：{_os_reason(exc)}。请换一个文件夹（例如“文档”或 U 盘）重试。",
                         f"saving a PDF failed: {type(exc).__name__} errno={exc.errno}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return target
 
 

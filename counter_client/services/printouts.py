@@ -26,7 +26,6 @@ from counter_client.services.catalogue import CatalogueService
 from counter_client.services.mail import MailService
 from counter_client.services.printing import A4_MM, MANIFEST, WAYBILL, CopyMarks, DocumentRequest, document_request
 from counter_client.settings import Settings
-from offline_cache.mail import RESULT
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +70,17 @@ class MailDocuments:
             created, receipts, contents, case_id = parcel.created_at, parcel.receipt_nos, "政务服务申请材料", ""
             remarks = "内含申请材料原件，请勿折叠"
         else:
-            legs = [leg for leg in self.mail.store.legs_by_tracking(number) if leg.kind == RESULT and leg.source == "pool"]
-            if not legs:
+            leg = self.mail.store.result_leg(number)
+            if leg is None:
                 if any(n == number for n, _state, _at, _p in self.mail.store.numbers("free")):
                     raise UserError(f"邮件号 {number} 尚未使用（还没有包裹用它），没有可打印的面单。",
                                     "waybill number still free")
                 raise UserError(f"本机没有使用邮件号 {number} 的包裹或寄件记录。", "unknown waybill number")
-            case = self.mail.load(legs[0].receipt_no)
+            case = self.mail.load(leg.receipt_no)
             d = case.delivery
             receiver = Contact(name=d.recipient or case.applicant.name, phone=d.phone or case.applicant.phone,
                                address=d.address)
-            created, receipts, contents, case_id = legs[0].created_at, (case.receipt_no,), "证照", case.id
+            created, receipts, contents, case_id = leg.created_at, (case.receipt_no,), "证照", case.id
             remarks = ""
 
         def render(marks: CopyMarks) -> bytes:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -237,3 +238,22 @@ class FileDropFrame(QFrame):
 
     def files_dropped(self, paths: list[str]) -> None:
         raise NotImplementedError
+
+
+def store_page_frame(owner: QWidget, opening: str) -> tuple[QStackedWidget, InPlaceMessage, QWidget, QVBoxLayout]:
+    """The frame of a page that works on the case store: an in-place message (``opening`` while the
+    store opens, later why the page cannot be used) stacked over the page itself, which is
+    returned empty with its layout. Returns (stack, message, page, layout)."""
+    outer = QVBoxLayout(owner)
+    outer.setContentsMargins(0, 0, 0, 0)
+    stack = QStackedWidget(owner)
+    outer.addWidget(stack)
+    message = InPlaceMessage(owner)
+    message.show_message(opening, "")
+    stack.addWidget(message)
+    page = QWidget(owner)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(14, 10, 14, 8)
+    layout.setSpacing(8)
+    stack.addWidget(page)
+    return stack, message, page, layout

@@ -37,9 +37,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QStackedWidget,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -51,7 +49,7 @@ from counter_client.ui.cases.detail import CaseDetail, CaseDetailData
 from counter_client.ui.cases.dialogs import DiscardDraftDialog, VoidDialog
 from counter_client.ui.cases.model import CaseListModel, grouped
 from counter_client.ui.cases.supplement_dialog import SupplementDialog
-from counter_client.ui.widgets import FieldMessage, InPlaceMessage, em, plain_label
+from counter_client.ui.widgets import FieldMessage, em, plain_label, store_page_frame
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +118,7 @@ class CasesPage(QWidget):
         self._select_after_load = ""
         self._today = dt.date.today
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        self.stack = QStackedWidget(self)
-        outer.addWidget(self.stack)
-        self.unavailable = InPlaceMessage(self)
-        self.unavailable.show_message(self.tr("正在打开办件数据…"), "")
-        self.stack.addWidget(self.unavailable)
-
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(14, 10, 14, 8)
-        layout.setSpacing(8)
+        self.stack, self.unavailable, page, layout = store_page_frame(self, self.tr("正在打开办件数据…"))
         filters = QHBoxLayout()
         filters.setSpacing(8)
         filters.addWidget(plain_label(self.tr("办件"), "PageTitle", page))
@@ -206,7 +193,6 @@ class CasesPage(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self._split_once = False  # the first layout gives the list 3/5 of the width
         layout.addWidget(self.splitter, 1)
-        self.stack.addWidget(page)
         self.page = page
 
         self._debounce = QTimer(self)

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -40,8 +39,20 @@ from PySide6.QtWidgets import (
 from counter_client.background.tasks import TaskRunner
 from counter_client.errors import UserError
 from counter_client.ui.cases.model import grouped
-from counter_client.ui.mail.model import DepartmentModel, ParcelModel, PendingModel, sent_label, short_time
-from counter_client.ui.widgets import FieldMessage, InPlaceMessage, em, plain_label, set_kind
+from counter_client.ui.mail.model import (
+    DepartmentModel,
+    ParcelModel,
+    PendingModel,
+    sent_label,
+    short_time,
+)
+from counter_client.ui.widgets import (
+    FieldMessage,
+    em,
+    plain_label,
+    set_kind,
+    store_page_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,18 +155,7 @@ class MailPage(QWidget):
         self._group_code = ""
         self._select_parcel = ""
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        self.stack = QStackedWidget(self)
-        outer.addWidget(self.stack)
-        self.unavailable = InPlaceMessage(self)
-        self.unavailable.show_message(self.tr("正在打开办件数据…"), "")
-        self.stack.addWidget(self.unavailable)
-
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(14, 10, 14, 8)
-        layout.setSpacing(8)
+        self.stack, self.unavailable, page, layout = store_page_frame(self, self.tr("正在打开办件数据…"))
         head = QHBoxLayout()
         head.setSpacing(10)
         head.addWidget(plain_label(self.tr("寄递"), "PageTitle", page))
@@ -193,7 +193,6 @@ class MailPage(QWidget):
         self.tabs.addTab(self._pending_tab(), self.tr("待寄"))
         self.tabs.addTab(self._parcels_tab(), self.tr("邮包"))
         layout.addWidget(self.tabs, 1)
-        self.stack.addWidget(page)
         self.page = page
 
         create = QShortcut(QKeySequence("Ctrl+Return"), self)
